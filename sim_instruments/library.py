@@ -1,0 +1,208 @@
+"""The simulated bench as a VISA library: pyvisa-sim extended with twins and physics.
+
+``SimBench`` builds one twin per configured instrument, parses each twin's pyvisa-sim
+YAML into a device bound to the configured resource name, and exposes them through
+``SimBench.library`` -- a ``SimVisaLibrary`` subclass that pyvisa (and so pymeasure)
+accepts as ``visa_library=``. It differs from stock pyvisa-sim in that
+
+* replies can be computed by twins and the sample physics (binary blocks, framed
+  binary protocols, state machines);
+* reads hand over whole chunks instead of one byte per loop;
+* every bench gets fresh device state and its own seeded random generator;
+* waits (integration, moves, timeouts) run on a ``SimClock``;
+* concurrent access to one device is serialized (stock pyvisa-sim has no locking).
+
+It touches pyvisa-sim internals (``Device._match``, ``_output_buffers``,
+``Property._value``), hence the exact ``pyvisa-sim==0.7.1`` pin.
+"""
+
+import collections
+import functools
+import threading
+import uuid
+
+import numpy as np
+from pyvisa import constants, errors
+from pyvisa.rname import to_canonical_name
+from pyvisa_sim import parser
+from pyvisa_sim.component import NoResponse, Property
+from pyvisa_sim.devices import Device, Devices
+from pyvisa_sim.highlevel import SimVisaLibrary
+
+from .clock import SimClock
+from .optics import Optics
+from .twin import MODELS_DIR, scpi_short_form, twin_class
+
+_TRAFFIC_LOG = 200   # messages kept per device
+
+
+@functools.lru_cache(maxsize=None)
+def _loader(definition: str) -> parser.Loader:
+    """Parsed YAML of a model (parsed once; devices are built fresh from it)."""
+    return parser.Loader(MODELS_DIR / definition, False)
+
+
+class TwinProperty(Property):
+    """A YAML property whose reads may be computed and whose writes the twin may veto."""
+
+    twin = None
+
+    def get_value(self):
+        compute = self.twin._computed.get(self.name)
+        return compute(self.twin) if compute else self._value
+
+    def set_value(self, string_value):
+        try:
+            self.twin.record_extreme(self.name, float(string_value))
+        except (TypeError, ValueError):
+            pass
+        try:
+            value = self.validate_value(string_value)
+            self.twin.check_setting(self.name, value)
+        except ValueError as exc:
+            self.twin.refused(self.name, string_value, exc)
+            raise
+        self._value = value
+        self.twin.after_setting(self.name, value)
+
+
+class TwinDevice(Device):
+    """A pyvisa-sim device that asks its twin first and keeps a log of what it received."""
+
+    twin = None
+
+    @classmethod
+    def adopt(cls, device: Device, twin) -> "TwinDevice":
+        """Turn a device parsed by pyvisa-sim into a twin device."""
+        device.__class__ = cls
+        device.twin = twin
+        device.lock = threading.RLock()
+        device.received = collections.deque(maxlen=_TRAFFIC_LOG)
+        for prop in device._properties.values():
+            prop.__class__ = TwinProperty
+            prop.twin = twin
+        return device
+
+    def write(self, data: bytes) -> None:
+        with self.lock:
+            self.twin.sim.optics.advance()
+            if self.twin.framing == "raw":
+                self.received.append(bytes(data))
+                reply = self.twin.on_raw(bytes(data))
+                if reply is not None and reply is not NoResponse:
+                    self._output_buffers.append(bytearray(reply))
+            else:
+                super().write(data)
+
+    def _match(self, query: bytes):
+        self.received.append(query)
+        if self.twin.scpi:
+            query = scpi_short_form(query)
+        for pattern, handler in self.twin._commands:
+            match = pattern.fullmatch(query)
+            if match:
+                reply = handler(self.twin, match)
+                if reply is not None:
+                    return reply.encode() if isinstance(reply, str) else reply
+        return super()._match(query)
+
+    def error_response(self, error_key: str):
+        reply = super().error_response(error_key)
+        self.twin.on_command_error(error_key)
+        return reply
+
+
+class SimBenchLibrary(SimVisaLibrary):
+    """VISA library whose resources are the twins of one ``SimBench``."""
+
+    sim = None
+
+    def _init(self) -> None:
+        self.sessions = {}
+        self.devices = Devices()
+
+    def add(self, resource: str, device: TwinDevice) -> None:
+        self.devices.add_device(to_canonical_name(resource), device)
+
+    def read(self, session, count: int):
+        """Hand over a whole reply (up to ``count`` bytes / the termination character)."""
+        sess = self.sessions.get(session)
+        device = getattr(sess, "device", None)
+        if not isinstance(device, TwinDevice):
+            return super().read(session, count)
+        termchar = None
+        if sess.get_attribute(constants.ResourceAttribute.termchar_enabled)[0]:
+            termchar = sess.get_attribute(constants.ResourceAttribute.termchar)[0]
+        serial = sess.get_attribute(constants.ResourceAttribute.interface_type)[0] \
+            == constants.InterfaceType.asrl
+        out = bytearray()
+        with device.lock:
+            buffers = device._output_buffers
+            while buffers and len(out) < count:
+                buf = buffers[0]
+                n = min(count - len(out), len(buf))
+                hit = buf.find(termchar, 0, n) if termchar is not None else -1
+                if hit >= 0:
+                    n = hit + 1
+                out += buf[:n]
+                del buf[:n]
+                if not buf:
+                    buffers.popleft()
+                if hit >= 0:
+                    return bytes(out), constants.StatusCode.success_termination_character_read
+                if not buf and not serial:        # END ends a message on USB/GPIB/TCPIP
+                    return bytes(out), constants.StatusCode.success
+        if len(out) == count:
+            return bytes(out), constants.StatusCode.success_max_count_read
+        # Nothing (more) to read: the line stays quiet until the timeout expires.
+        timeout = sess.get_attribute(constants.ResourceAttribute.timeout_value)[0]
+        if timeout not in (None, constants.VI_TMO_INFINITE):
+            self.sim.clock.sleep(timeout / 1000)
+        raise errors.VisaIOError(constants.VI_ERROR_TMO)
+
+
+class SimBench:
+    """Twins of every configured instrument, the sample, the optics, a clock and a RNG.
+
+    ``instruments`` is a list of ``{"slot", "model", "resource", "options"}`` mappings:
+    the slot is the role name the bench config uses (``PumpLaser``, ``Attenuator``,
+    ``PumpLaser.ns`` ...) so that the optics know which twin plays which part.
+    """
+
+    def __init__(self, instruments, *, sample=None, time_scale=0.0, seed=0, optics=None):
+        self.instruments = [dict(spec) for spec in instruments]
+        self.seed = seed
+        self.clock = SimClock(time_scale)
+        self.sample = sample
+        self.optics = Optics(self, **(optics or {}))
+        self.library = SimBenchLibrary(f"labctl-sim:{uuid.uuid4().hex}")
+        self.library.sim = self
+        self.reset()
+
+    def reset(self) -> None:
+        """Fresh state for every instrument and the random generator; open sessions to
+        the old devices are left behind (reopen the drivers)."""
+        self.rng = np.random.default_rng(self.seed)
+        self.library.devices = Devices()
+        self.library.sessions.clear()
+        self.twins = {}
+        for spec in self.instruments:
+            twin = twin_class(spec["model"])(self, spec["slot"], spec.get("options"))
+            loader = _loader(twin.definition)
+            definitions = loader.data["devices"]
+            for name, resource in twin.resources(spec["resource"]).items():
+                device_name = name or next(iter(definitions))
+                device = parser.get_device(device_name, definitions[device_name], loader, {})
+                self.library.add(resource, TwinDevice.adopt(device, twin))
+                twin.attach(name, device)
+            self.twins[spec["slot"]] = twin
+        if self.sample is not None:
+            self.sample.reset()
+
+    def twin(self, slot: str):
+        return self.twins[slot]
+
+    def mount(self, sample) -> None:
+        """Put a sample on the simulated bench (what the experimenter does by hand)."""
+        self.sample = sample
+        sample.reset()

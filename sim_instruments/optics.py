@@ -1,0 +1,100 @@
+"""The optical path of the simulated bench: from the pump lasers to the sample and on
+to the detectors, computed from the twins' current states.
+
+Slots follow the bench config: ``PumpLaser``, ``Attenuator`` and ``Shutter`` form the
+main beam line; ``PumpLaser.ns``, ``Attenuator.ns``... a second one, and so on (the
+suffix names the beam line). What a human sets by hand -- the beam geometry (a lens
+swap) -- is set here by the bench.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+from labctl.beam import Beam
+
+from .sample import Environment, Pump
+
+
+@dataclass
+class AttenuatorLaw:
+    """True transmission of a beam line's attenuator versus its stage position.
+
+    ``halfwave``: half-wave plate before a polarizer, T = ext + (max − ext)·sin²(2(θ − θ0)).
+    """
+
+    kind: str = "halfwave"
+    zero_angle: float = 0.0          # deg
+    max_transmission: float = 0.95
+    extinction: float = 1e-3
+
+    def transmission(self, position: float) -> float:
+        s = math.sin(math.radians(2 * (position - self.zero_angle))) ** 2
+        return self.extinction + (self.max_transmission - self.extinction) * s
+
+
+@dataclass
+class BeamLine:
+    line_transmission: float = 1.0    # fixed optics between laser and sample
+    attenuator: AttenuatorLaw = field(default_factory=AttenuatorLaw)
+
+
+def role_of(slot: str) -> tuple[str, str]:
+    """``"Attenuator.ns"`` -> (``"Attenuator"``, ``".ns"``)."""
+    role, dot, beam = slot.partition(".")
+    return role, dot + beam
+
+
+class Optics:
+    def __init__(self, sim, beam_lines=None):
+        self.sim = sim
+        self.lines = {name: BeamLine(line.get("line_transmission", 1.0),
+                                     AttenuatorLaw(**line.get("attenuator", {})))
+                      for name, line in (beam_lines or {"": {}}).items()}
+        self.beam = Beam()
+        self._last = None
+
+    def _twin(self, role: str, line: str):
+        return self.sim.twins.get(role + line)
+
+    def transmission(self, line: str) -> float:
+        """Fraction of the laser's output reaching the sample on a beam line."""
+        optics = self.lines.get(line, BeamLine())
+        t = optics.line_transmission
+        attenuator = self._twin("Attenuator", line)
+        if attenuator is not None:
+            t *= optics.attenuator.transmission(attenuator.position())
+        shutter = self._twin("Shutter", line)
+        if shutter is not None and not shutter.is_open():
+            t = 0.0
+        return t
+
+    def pumps(self) -> list[Pump]:
+        """Every pulse train reaching the sample now."""
+        found = []
+        for slot, twin in self.sim.twins.items():
+            role, line = role_of(slot)
+            if role != "PumpLaser":
+                continue
+            out = twin.laser_output()
+            energy = out.energy * self.transmission(line) if out.emitting else 0.0
+            if energy > 0:
+                fluence = energy * 1e6 / self.beam.area
+                found.append(Pump(out.wavelength, fluence, out.pulse_width, out.rep_rate))
+        return found
+
+    def pulse_energy_at_sample(self) -> float:
+        """Energy per pulse at the sample in J (sum over beam lines)."""
+        return sum(p.fluence * 1e-6 * self.beam.area for p in self.pumps())
+
+    def environment(self) -> Environment:
+        cryostat = self.sim.twins.get("TemperatureController")
+        temperature = cryostat.sample_temperature() if cryostat else self.sim.sample.p.temperature
+        return Environment(temperature=temperature)
+
+    def advance(self) -> None:
+        """Account the sample's exposure since the last call (called on every write)."""
+        now = self.sim.clock.now()
+        if self._last is not None and now > self._last and self.sim.sample is not None:
+            for pump in self.pumps():
+                self.sim.sample.expose(pump, now - self._last)
+        self._last = now
