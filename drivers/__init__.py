@@ -1,0 +1,1 @@
+"""Instrument drivers (one module per model) and the role interfaces they fulfil."""

@@ -1,0 +1,34 @@
+"""Helpers shared by the drivers."""
+
+import time
+
+from pymeasure.instruments import Instrument
+
+
+class DeviceError(RuntimeError):
+    """The instrument reported an error (its own error queue, status or reply)."""
+
+
+def wait(instrument: Instrument, seconds: float) -> None:
+    """Wait ``seconds`` between polls of an instrument.
+
+    On a real bench this is ``time.sleep``; on the simulated bench the VISA library
+    brings its own clock, so that moves and settling take simulated time.
+    """
+    connection = getattr(instrument.adapter, "connection", None)
+    clock = getattr(getattr(connection, "visalib", None), "sim", None)
+    if clock is not None:
+        clock.clock.sleep(seconds)
+    else:
+        time.sleep(seconds)
+
+
+def poll(instrument: Instrument, done, timeout: float, interval: float = 0.05,
+         what: str = "operation") -> None:
+    """Poll ``done()`` every ``interval`` s until it is true; raise after ``timeout`` s."""
+    waited = 0.0
+    while not done():
+        if waited >= timeout:
+            raise DeviceError(f"{what} did not finish within {timeout:g} s")
+        wait(instrument, interval)
+        waited += interval
