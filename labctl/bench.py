@@ -1,0 +1,259 @@
+"""The bench: config -> roles -> driver instances, behind the safety envelope.
+
+``Bench.open(config)`` opens every configured instrument (through the real VISA library
+or the simulated bench) and hands out *role views*: objects that expose only the members
+of the role interface (``drivers.roles``), check every declared setpoint against the
+envelope before the driver sees it, serialize calls from different threads, refuse
+callers that do not own a role claimed by a run, and turn any driver failure into an
+``InstrumentError`` naming the role, the resource and what failed.
+"""
+
+import inspect
+import threading
+import time
+from contextlib import contextmanager
+
+from drivers.roles import ROLES
+
+from . import config as config_module
+from . import registry
+from .beam import Beam
+from .errors import InstrumentError, LabctlError, RoleBusy
+
+MANUAL = "manual"        # owner of views used by the GUI's manual controls and scripts
+
+
+class RoleView:
+    """A role as procedures and front ends see it."""
+
+    __slots__ = ("_bench", "_slot", "_driver", "_owner")
+
+    def __init__(self, bench, slot, driver, owner):
+        object.__setattr__(self, "_bench", bench)
+        object.__setattr__(self, "_slot", slot)
+        object.__setattr__(self, "_driver", driver)
+        object.__setattr__(self, "_owner", owner)
+
+    def __repr__(self):
+        return f"<{self._slot}: {type(self._driver).__name__}>"
+
+    def __dir__(self):
+        return sorted(self._driver.interface)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{self._slot}: set values through the role's methods, "
+                             f"not by assigning {name!r}")
+
+    def __getattr__(self, name):
+        driver = self._driver
+        if name not in driver.interface:
+            raise AttributeError(f"{self._slot} role has no member {name!r} "
+                                 f"(members: {', '.join(sorted(driver.interface))})")
+        member = inspect.getattr_static(type(driver), name, None)
+        if isinstance(member, property) or not callable(getattr(type(driver), name, None)):
+            return self._bench._call(self, name, lambda: getattr(driver, name))
+        setpoint = getattr(getattr(type(driver), name), "_setpoint", None)
+
+        def call(*args, **kwargs):
+            if setpoint is not None:
+                quantity, unit, index = setpoint
+                self._bench.check_setpoint(quantity, args[index] if len(args) > index
+                                           else next(iter(kwargs.values())), unit)
+            return self._bench._call(self, name, lambda: getattr(driver, name)(*args, **kwargs))
+        call.__name__ = name
+        call.__doc__ = getattr(type(driver), name).__doc__
+        return call
+
+
+class Bench:
+    """Open instruments filling the configured roles."""
+
+    def __init__(self, config, drivers, sim=None):
+        self.config = config
+        self.envelope = config.envelope
+        self.drivers = drivers            # slot -> driver instance
+        self.sim = sim                    # SimBench on the simulated backend
+        self.beam = Beam()
+        self.sample = {"name": "unnamed"}
+        self._locks = {slot: threading.RLock() for slot in drivers}
+        self._claims: dict[str, object] = {}
+        self._claim_lock = threading.Lock()
+        self._open = True
+
+    # -- opening ------------------------------------------------------------------
+    @classmethod
+    def open(cls, config=None, *, sample=None, time_scale=None, seed=None, slots=None):
+        """Open the instruments of a bench config (a ``BenchConfig``, a path, or None
+        for the built-in simulated bench). ``slots`` limits which are opened; the
+        simulated backend accepts a ``sample`` preset or file, ``time_scale`` and ``seed``."""
+        if not isinstance(config, config_module.BenchConfig):
+            config = config_module.load(config)
+        wanted = [s for s in config.instruments if slots is None or s in slots]
+        sim, library, sample_info = None, config.visa_library, None
+        if config.backend == "sim":
+            sim, sample_info = _open_sim(config, wanted, sample, time_scale, seed)
+            library = sim.library
+        drivers = {}
+        try:
+            for slot in wanted:
+                spec = config.instruments[slot]
+                drivers[slot] = _open_driver(spec, library)
+        except BaseException:
+            for driver in drivers.values():
+                _quietly(driver.close)
+            raise
+        bench = cls(config, drivers, sim)
+        if sample_info is not None:
+            bench.sample = sample_info
+        return bench
+
+    def close(self) -> None:
+        """Safe state, then close every connection."""
+        if not self._open:
+            return
+        self.safe_state()
+        for driver in self.drivers.values():
+            _quietly(driver.close)
+        self._open = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- roles --------------------------------------------------------------------
+    def slot(self, role: str, beam: str = "") -> str:
+        return self.config.slot(role, beam)
+
+    def has(self, role: str, beam: str = "") -> bool:
+        return self.slot(role, beam) in self.drivers
+
+    def role(self, role: str, beam: str = "", owner=MANUAL) -> RoleView:
+        """The view of a role (``beam`` selects a second beam line: ``PumpLaser.ns``)."""
+        slot = self.slot(role, beam)
+        if slot not in self.drivers:
+            self.config.require([role], beam)
+        driver = self.drivers[slot]
+        if not isinstance(driver, ROLES[role]):
+            raise LabctlError(f"{slot} is a {driver.role}, not a {role}")
+        return RoleView(self, slot, driver, owner)
+
+    @contextmanager
+    def claimed(self, slots, owner):
+        """Reserve instruments for ``owner`` (a run): others get ``RoleBusy``. Claims
+        are re-entrant for the same owner (inner runs of a series)."""
+        with self._claim_lock:
+            busy = [s for s in slots if self._claims.get(s, (owner, 0))[0] is not owner]
+            if busy:
+                raise RoleBusy(f"{', '.join(busy)} in use by another run")
+            for slot in slots:
+                self._claims[slot] = (owner, self._claims.get(slot, (owner, 0))[1] + 1)
+        try:
+            yield
+        finally:
+            with self._claim_lock:
+                for slot in slots:
+                    holder, count = self._claims[slot]
+                    if count > 1:
+                        self._claims[slot] = (holder, count - 1)
+                    else:
+                        del self._claims[slot]
+
+    def claimed_by(self, slot):
+        """The owner (a run) holding ``slot``, or None."""
+        return self._claims.get(slot, (None, 0))[0]
+
+    def _call(self, view, name, action):
+        owner = self.claimed_by(view._slot)
+        if owner is not None and owner is not view._owner:
+            raise RoleBusy(f"{view._slot} is in use by a run; {name} refused")
+        with self._locks[view._slot]:
+            try:
+                return action()
+            except LabctlError:
+                raise
+            except Exception as exc:
+                spec = self.config.instruments[view._slot]
+                raise InstrumentError(view._slot, spec.resource, f"{name}: {exc}") from exc
+
+    # -- safety -------------------------------------------------------------------
+    def check_setpoint(self, quantity: str, value: float, unit: str | None = None) -> float:
+        """Check a setpoint against the envelope; a pulse energy is also checked as a
+        fluence over the current beam area."""
+        return self.envelope.check(quantity, value, unit, area=self.beam.area)
+
+    def set_beam(self, beam: Beam) -> None:
+        """Record the beam geometry (a lens swap at a real bench)."""
+        self.beam = beam
+        if self.sim is not None:
+            self.sim.optics.beam = beam
+
+    def safe_state(self) -> dict:
+        """Put every instrument in its safe state. Each is tried even if others fail;
+        returns {slot: error message} for those that could not be made safe."""
+        failures = {}
+        for slot, driver in self.drivers.items():
+            with self._locks[slot]:
+                try:
+                    driver.safe_state()
+                except Exception as exc:     # a dead instrument must not stop the others
+                    failures[slot] = f"{type(exc).__name__}: {exc}"
+        return failures
+
+    # -- information --------------------------------------------------------------
+    def snapshot(self) -> dict:
+        """Identity and key settings of every instrument (stored with each run)."""
+        snap = {}
+        for slot, driver in self.drivers.items():
+            spec = self.config.instruments[slot]
+            with self._locks[slot]:
+                try:
+                    info = {"identity": driver.identity, "settings": driver.settings()}
+                except Exception as exc:
+                    raise InstrumentError(slot, spec.resource, f"does not answer: {exc}") from exc
+            snap[slot] = {"model": spec.model, "resource": spec.resource} | info
+        return snap
+
+    # -- time ---------------------------------------------------------------------
+    def sleep(self, seconds: float) -> None:
+        """Wait; on the simulated bench the wait runs on its clock."""
+        if self.sim is not None:
+            self.sim.clock.sleep(seconds)
+        else:
+            time.sleep(seconds)
+
+
+def _open_sim(config, slots, sample, time_scale, seed):
+    from sim_instruments.library import SimBench
+    from sim_instruments.sample import Sample
+
+    sim_cfg = config.sim
+    specimen = Sample.load(sample or sim_cfg["sample"])
+    instruments = [{"slot": s, "model": config.instruments[s].model,
+                    "resource": config.instruments[s].resource,
+                    "options": config.instruments[s].sim} for s in slots]
+    sim = SimBench(instruments, sample=specimen,
+                   time_scale=sim_cfg["time_scale"] if time_scale is None else time_scale,
+                   seed=sim_cfg["seed"] if seed is None else seed,
+                   optics={"beam_lines": sim_cfg["beam_lines"]})
+    info = {"name": specimen.name, "title": specimen.p.title, "simulated": True,
+            "parameters": specimen.describe()}
+    return sim, info
+
+
+def _open_driver(spec, library):
+    cls = registry.driver_class(spec.model)
+    try:
+        return cls.open(spec.resource, visa_library=library, connection=dict(spec.connection),
+                        options=dict(spec.options))
+    except Exception as exc:
+        raise InstrumentError(spec.slot, spec.resource, f"cannot open {spec.model}: {exc}") from exc
+
+
+def _quietly(action):
+    try:
+        action()
+    except Exception:
+        pass
+

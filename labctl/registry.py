@@ -1,0 +1,37 @@
+"""Procedures and driver models, found through entry points.
+
+A lab adds its own procedures and drivers in a separate package that declares them in
+the ``labctl.procedures`` and ``labctl.drivers`` entry-point groups; the built-in ones
+register exactly the same way (see pyproject.toml).
+"""
+
+from functools import lru_cache
+from importlib.metadata import entry_points
+
+from .errors import UsageError
+
+
+@lru_cache(maxsize=None)
+def _group(group: str) -> dict:
+    return {ep.name: ep for ep in entry_points(group=group)}
+
+
+def procedure_names() -> list[str]:
+    return sorted(_group("labctl.procedures"))
+
+
+def model_names() -> list[str]:
+    return sorted(_group("labctl.drivers"))
+
+
+def procedure_class(name: str) -> type:
+    """The procedure class registered under ``name``."""
+    try:
+        return _group("labctl.procedures")[name].load()
+    except KeyError:
+        raise UsageError(f"unknown procedure {name!r} (procedures: {', '.join(procedure_names())})") from None
+
+
+def driver_class(model: str) -> type:
+    """The driver class registered for a model name (``KeyError`` if there is none)."""
+    return _group("labctl.drivers")[model].load()
