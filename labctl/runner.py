@@ -1,0 +1,369 @@
+"""The runner: executes procedures in a worker thread and emits their records.
+
+States::
+
+    queued -> running <-> paused
+    running/paused -> aborting -> aborted
+    running -> finished | failed        (and any active state -> failed on error)
+
+Pause and abort take effect at step boundaries (and inside ``run.sleep``). Whatever
+ends a run -- completion, abort, an exception, the process exiting -- the bench is put
+in its safe state before the stop record is emitted. One runner drives one bench; runs
+queue up and execute one at a time.
+"""
+
+import enum
+import logging
+import platform
+import threading
+import time
+import traceback
+import uuid
+from importlib.metadata import PackageNotFoundError, version
+
+import pandas as pd
+
+from .errors import LabctlError, PlanRefused, UsageError
+from .records import Analysis, Descriptor, Event, Start, Step, Stop
+
+log = logging.getLogger(__name__)
+
+
+class RunState(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    ABORTING = "aborting"
+    FINISHED = "finished"
+    ABORTED = "aborted"
+    FAILED = "failed"
+
+    @property
+    def done(self) -> bool:
+        return self in (RunState.FINISHED, RunState.ABORTED, RunState.FAILED)
+
+
+TRANSITIONS = {
+    RunState.QUEUED: {RunState.RUNNING, RunState.ABORTED},
+    RunState.RUNNING: {RunState.PAUSED, RunState.ABORTING, RunState.FINISHED, RunState.FAILED},
+    RunState.PAUSED: {RunState.RUNNING, RunState.ABORTING, RunState.FAILED},
+    # an abort that arrives after the last step lets the run finish
+    RunState.ABORTING: {RunState.ABORTED, RunState.FINISHED, RunState.FAILED},
+    RunState.FINISHED: set(), RunState.ABORTED: set(), RunState.FAILED: set(),
+}
+
+
+class Aborted(Exception):
+    """Unwinds a run that was asked to abort (raised at a step boundary)."""
+
+
+def software_versions() -> dict:
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for dist in ("labctl", "pymeasure", "pyvisa", "pyvisa-sim", "numpy", "scipy", "h5py", "lmfit"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+class Run:
+    """Handle of one run: its state, and the commands a front end may send to it."""
+
+    def __init__(self, runner, procedure, *, notes="", parent=None):
+        self.runner, self.procedure = runner, procedure
+        self.uid = uuid.uuid4().hex
+        self.notes, self.parent = notes, parent
+        self.owner = self           # who holds the bench's claims (the outermost run)
+        self.stop: Stop | None = None
+        self.results: dict = {}
+        self.steps_done = 0
+        self.steps_planned = 0
+        self.started: float | None = None
+        self._state = RunState.QUEUED
+        self._cond = threading.Condition()
+        self._pause = False
+        self._abort_reason = None
+
+    def __repr__(self):
+        return f"<Run {self.procedure.name} {self.uid[:8]} {self._state.value}>"
+
+    @property
+    def state(self) -> RunState:
+        return self._state
+
+    def _transition(self, new: RunState) -> None:
+        with self._cond:
+            if new not in TRANSITIONS[self._state]:
+                raise LabctlError(f"run {self.uid[:8]}: cannot go from {self._state.value} to {new.value}")
+            self._state = new
+            self._cond.notify_all()
+        self.runner._state_changed(self)
+
+    # -- commands (any thread) -----------------------------------------------------
+    def pause(self) -> None:
+        """Pause at the next step boundary."""
+        with self._cond:
+            if self._state in (RunState.RUNNING, RunState.QUEUED):
+                self._pause = True
+
+    def resume(self) -> None:
+        with self._cond:
+            self._pause = False
+            self._cond.notify_all()
+
+    def abort(self, reason: str = "aborted by the user") -> None:
+        """Stop at the next step boundary; the bench goes to its safe state."""
+        with self._cond:
+            if self._state.done or self._abort_reason is not None:
+                return
+            self._abort_reason = reason
+            self._cond.notify_all()
+            queued = self._state == RunState.QUEUED
+        if queued:
+            self.runner._dequeue(self)
+            self._transition(RunState.ABORTED)
+        elif self._state in (RunState.RUNNING, RunState.PAUSED):
+            self._transition(RunState.ABORTING)
+
+    def wait(self, timeout: float | None = None) -> Stop | None:
+        """Block until the run has ended; return its stop record."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._state.done, timeout)
+        return self.stop
+
+    # -- used by the worker and the procedure -------------------------------------
+    @property
+    def abort_requested(self) -> bool:
+        return self._abort_reason is not None or (self.parent is not None and self.parent.abort_requested)
+
+    def boundary(self, context) -> None:
+        """A step boundary: honour abort and pause requests."""
+        if self.abort_requested:
+            raise Aborted(self._abort_reason or self.parent._abort_reason)
+        if not self._pause:
+            return
+        self._transition(RunState.PAUSED)
+        context.event("paused", "run paused")
+        self.procedure.on_pause(context)
+        with self._cond:
+            self._cond.wait_for(lambda: not self._pause or self.abort_requested)
+        if self.abort_requested:
+            raise Aborted(self._abort_reason)
+        self._transition(RunState.RUNNING)
+        self.procedure.on_resume(context)
+        context.event("resumed", "run resumed")
+
+
+class RunContext:
+    """What a procedure sees of its run: roles, axes, events, waits and live results."""
+
+    def __init__(self, runner, run):
+        self.runner, self.run, self.bench = runner, run, runner.bench
+        self.uid = run.uid
+        self.axes: dict = {}
+        self.results: dict = {}
+        self.table: dict = {}
+
+    def role(self, name: str, beam: str | None = None):
+        """The view of a role, owned by this run."""
+        beam = self.run.procedure.beam_line() if beam is None else beam
+        return self.bench.role(name, beam, owner=self.run.owner)
+
+    def set_axis(self, name: str, values, unit: str) -> None:
+        """Declare an axis of the recorded arrays (before the first step)."""
+        self.axes[name] = (values, unit)
+
+    def event(self, kind: str, message: str, **data) -> None:
+        self.runner._emit(Event(self.uid, time.time(), kind, message, data))
+
+    def sleep(self, seconds: float, interval: float = 0.5) -> None:
+        """Wait, honouring abort requests (simulated time on the simulated bench)."""
+        while seconds > 0:
+            if self.run.abort_requested:
+                raise Aborted(self.run._abort_reason)
+            chunk = min(interval, seconds)
+            self.bench.sleep(chunk)
+            seconds -= chunk
+
+    def run_inner(self, procedure, notes: str = ""):
+        """Run another procedure now as a child of this run (series procedures)."""
+        child = Run(self.runner, procedure, notes=notes, parent=self.run)
+        self.runner._check(procedure)
+        self.runner._execute(child)
+        return child
+
+
+class Runner:
+    """Executes runs on one bench, one at a time, and feeds their records to subscribers."""
+
+    def __init__(self, bench, subscribers=()):
+        self.bench = bench
+        self._subscribers = [(s, False) for s in subscribers]
+        self._queue: list[Run] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._worker = None
+        self.current: Run | None = None
+        self.state_listeners = []
+
+    # -- subscribers --------------------------------------------------------------
+    def subscribe(self, callback, critical: bool = False):
+        """Send every record to ``callback``. A critical subscriber (the run store)
+        that fails fails the run; other subscribers' errors are logged and ignored."""
+        entry = (callback, critical)
+        self._subscribers.append(entry)
+        return lambda: self._subscribers.remove(entry)
+
+    def _emit(self, record) -> None:
+        for callback, critical in list(self._subscribers):
+            if critical:
+                callback(record)
+                continue
+            try:
+                callback(record)
+            except Exception:
+                log.exception("record subscriber %r failed", callback)
+
+    def _state_changed(self, run) -> None:
+        for listener in list(self.state_listeners):
+            try:
+                listener(run)
+            except Exception:
+                log.exception("state listener failed")
+
+    # -- queue --------------------------------------------------------------------
+    def _check(self, procedure) -> None:
+        """Refuse a procedure before it is queued: missing roles, unsafe setpoints."""
+        self.bench.config.require(procedure.roles, procedure.beam_line(), procedure.name)
+        preview = procedure.preview(self.bench.envelope)
+        if not preview.ok:
+            raise PlanRefused(procedure.name, preview.violations)
+
+    def submit(self, procedure, *, notes: str = "") -> Run:
+        """Check and queue a run; it starts when the runs before it have ended."""
+        self._check(procedure)
+        run = Run(self, procedure, notes=notes)
+        with self._lock:
+            self._queue.append(run)
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._work, name="labctl-runner", daemon=True)
+                self._worker.start()
+            self._wake.notify_all()
+        return run
+
+    def run(self, procedure, *, notes: str = "") -> Run:
+        """Submit a run and wait for it to end."""
+        run = self.submit(procedure, notes=notes)
+        run.wait()
+        return run
+
+    @property
+    def queue(self) -> list[Run]:
+        with self._lock:
+            return list(self._queue)
+
+    def _dequeue(self, run) -> None:
+        with self._lock:
+            if run in self._queue:
+                self._queue.remove(run)
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._worker = None
+                    return
+                run = self._queue.pop(0)
+            self._execute(run)
+
+    # -- one run ------------------------------------------------------------------
+    def _execute(self, run: Run) -> None:
+        procedure, bench = run.procedure, self.bench
+        if run.parent is not None:
+            run.owner = run.parent.owner
+        context = RunContext(self, run)
+        outer, self.current = self.current, run
+        status, reason, tb, started = RunState.FINISHED, "completed", "", False
+        try:
+            run._transition(RunState.RUNNING)
+            slots = [bench.slot(r, procedure.beam_line()) for r in procedure.roles]
+            with bench.claimed(slots, run.owner):
+                if procedure.beam() is not None:
+                    bench.set_beam(procedure.beam())
+                plan = procedure.plan()
+                run.steps_planned = len(plan)
+                self._emit(self._start_record(run, plan, bench.snapshot()))
+                started, run.started = True, time.time()
+                run.boundary(context)
+                procedure.setup(context)
+                self._emit(Descriptor(run.uid, dict(context.axes)))
+                while plan:
+                    for step in plan:
+                        run.boundary(context)
+                        self._step(run, context, step)
+                    plan = procedure.more_steps(context, context.results)
+                    for step in plan:
+                        for sp in step.setpoints:
+                            bench.check_setpoint(sp.quantity, sp.value, sp.unit)
+                    run.steps_planned += len(plan)
+                procedure.teardown(context)
+        except Aborted as exc:
+            status, reason = RunState.ABORTED, str(exc) or "aborted"
+        except Exception as exc:
+            status, reason = RunState.FAILED, _describe(exc)
+            tb = traceback.format_exc()
+            log.error("run %s failed: %s", run.uid[:8], reason)
+        finally:
+            failures = bench.safe_state() if run.parent is None else {}
+            if failures:
+                reason += "; NOT SAFE: " + "; ".join(f"{s}: {m}" for s, m in failures.items())
+                status = RunState.FAILED
+            if not started:
+                self._emit(self._start_record(run, [], {}))
+            run.stop = Stop(run.uid, status.value, reason, time.time(), run.steps_done,
+                            results=context.results, traceback=tb)
+            self._emit(run.stop)
+            self.current = outer
+            if run.state != status:
+                if status == RunState.ABORTED and run.state != RunState.ABORTING:
+                    run._transition(RunState.ABORTING)
+                run._transition(status)
+
+    def _start_record(self, run, plan, snapshot) -> Start:
+        procedure, bench = run.procedure, self.bench
+        columns, arrays = procedure.schema()
+        beam = procedure.beam()
+        return Start(
+            uid=run.uid, procedure=procedure.name, title=procedure.title,
+            parameters=procedure.values(), units=procedure.units(),
+            plan={"steps": len(plan), "duration_s": sum(s.duration for s in plan),
+                  "beam": beam.describe() if beam else None},
+            bench=snapshot, sample=bench.sample, software=software_versions(), time=time.time(),
+            columns=columns, arrays=arrays, envelope=bench.envelope.describe(),
+            config=bench.config.source, parent=run.parent.uid if run.parent else None,
+            notes=run.notes)
+
+    def _step(self, run, context, step) -> None:
+        data = run.procedure.measure(context, step)
+        columns, arrays = run.procedure.schema()
+        scalars = {c.name: float(data.get(c.name, float("nan"))) for c in columns}
+        record = Step(run.uid, run.steps_done, time.time(), scalars,
+                      {a.name: data[a.name] for a in arrays})
+        self._emit(record)
+        run.steps_done += 1
+        for name, value in scalars.items():
+            context.table.setdefault(name, []).append(value)
+        try:
+            context.results = run.procedure.analyze(pd.DataFrame(context.table))
+        except Exception as exc:       # analysis must never stop acquisition
+            context.event("warning", f"live analysis failed: {_describe(exc)}")
+            return
+        run.results = context.results
+        self._emit(Analysis(run.uid, run.steps_done, context.results))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, (LabctlError, UsageError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

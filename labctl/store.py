@@ -1,0 +1,261 @@
+"""Run files: one HDF5 file per run, written step by step, readable while written.
+
+Layout (``labctl_format = 1``)::
+
+    /               attrs: labctl_format, uid, procedure, sample, started, status
+    /start          JSON (uint8) of the start record: parameters, bench snapshot, sample...
+    /scalars        compound dataset, one row per step; attrs "units" (JSON)
+    /arrays/<name>  (steps, *shape) chunked; attrs unit, axes (JSON list of axis names)
+    /axes/<name>    1-D; attrs unit
+    /log            JSON lines (uint8): events and live-analysis updates
+    /stop           JSON (uint8) of the stop record (empty until the run ends)
+
+The file is created when the instruments are set up (the descriptor record), switched to
+HDF5's single-writer/multiple-reader mode and flushed after every step: a reader may
+open it at any time, and a crash (even SIGKILL) loses at most the step in flight. The
+catalog (``catalog.sqlite`` in the same directory) indexes every run.
+"""
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from .catalog import Catalog
+from .records import Analysis, Descriptor, Event, Start, Step, Stop, jsonable
+
+FORMAT = 1
+_SAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
+
+
+def safe_name(text: str, limit: int = 40) -> str:
+    """A file-name fragment: no path separators, no dots at the start."""
+    return _SAFE.sub("-", str(text)).strip("-.")[:limit] or "unnamed"
+
+
+def _json_bytes(value) -> np.ndarray:
+    return np.frombuffer(json.dumps(jsonable(value)).encode(), dtype="u1")
+
+
+def _append_bytes(dataset, data: np.ndarray) -> None:
+    n = dataset.shape[0]
+    dataset.resize(n + len(data), axis=0)
+    dataset[n:] = data
+
+
+class _OpenRun:
+    """Writer state of one run being stored."""
+
+    def __init__(self, start: Start, path: Path):
+        self.start, self.path = start, path
+        self.file = None
+        self.scalars = None
+        self.arrays = {}
+        self.row = None
+
+    def create(self, descriptor: Descriptor) -> None:
+        start = self.start
+        f = h5py.File(self.path, "w", libver="latest")
+        f.attrs.update({"labctl_format": FORMAT, "uid": start.uid, "procedure": start.procedure,
+                        "sample": str(start.sample.get("name", "")), "started": start.time,
+                        "status": "running"})
+        f.create_dataset("start", data=_json_bytes({k: v for k, v in vars(start).items()
+                                                    if k not in ("columns", "arrays")}))
+        names = [c.name for c in start.columns] or ["_"]
+        dtype = np.dtype([(n, "f8") for n in names])
+        self.scalars = f.create_dataset("scalars", shape=(0,), maxshape=(None,), dtype=dtype,
+                                        chunks=(256,))
+        self.scalars.attrs["units"] = json.dumps({c.name: c.unit for c in start.columns})
+        self.row = np.zeros(1, dtype)
+        axes = f.create_group("axes")
+        for name, (values, unit) in descriptor.axes.items():
+            axes.create_dataset(name, data=np.asarray(values)).attrs["unit"] = unit
+        group = f.create_group("arrays")
+        for spec in start.arrays:
+            shape = descriptor.shape(spec)
+            size = max(1, int(np.prod(shape)) * np.dtype(spec.dtype).itemsize)
+            per_chunk = max(1, min(64, (256 * 1024) // size))
+            ds = group.create_dataset(spec.name, shape=(0, *shape), maxshape=(None, *shape),
+                                      dtype=spec.dtype, chunks=(per_chunk, *shape))
+            ds.attrs["unit"] = spec.unit
+            ds.attrs["axes"] = json.dumps(list(spec.axes))
+            self.arrays[spec.name] = ds
+        f.create_dataset("log", shape=(0,), maxshape=(None,), dtype="u1", chunks=(4096,))
+        f.create_dataset("stop", shape=(0,), maxshape=(None,), dtype="u1", chunks=(1024,))
+        f.swmr_mode = True
+        f.flush()
+        self.file = f
+
+    def step(self, step: Step) -> None:
+        n = self.scalars.shape[0]
+        for name, value in step.scalars.items():
+            self.row[name] = value
+        for name, ds in self.arrays.items():
+            ds.resize(n + 1, axis=0)
+            ds[n] = step.arrays[name]
+        self.scalars.resize(n + 1, axis=0)
+        self.scalars[n] = self.row[0]
+        self.file.flush()
+
+    def log(self, entry: dict) -> None:
+        _append_bytes(self.file["log"], np.frombuffer((json.dumps(jsonable(entry)) + "\n").encode(), "u1"))
+        self.file.flush()
+
+    def finish(self, stop: Stop) -> None:
+        if self.file is None:           # ended before its instruments were set up
+            with h5py.File(self.path, "w", libver="latest") as f:
+                f.attrs.update({"labctl_format": FORMAT, "uid": self.start.uid,
+                                "procedure": self.start.procedure, "started": self.start.time,
+                                "sample": str(self.start.sample.get("name", ""))})
+                f.create_dataset("start", data=_json_bytes({k: v for k, v in vars(self.start).items()
+                                                            if k not in ("columns", "arrays")}))
+                f.create_dataset("stop", data=_json_bytes(stop))
+                f.attrs["status"] = stop.status
+            return
+        _append_bytes(self.file["stop"], _json_bytes(stop))
+        self.file.flush()
+        self.file.close()
+        with h5py.File(self.path, "r+") as f:   # closed cleanly: attributes may change again
+            f.attrs["status"] = stop.status
+            f.attrs["ended"] = stop.time
+
+
+class RunStore:
+    """Record subscriber writing run files and the catalog into ``directory``."""
+
+    def __init__(self, directory, headline=None):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(self.directory)
+        self.catalog.recover()
+        self.headline = headline or (lambda procedure, results: "")
+        self._runs: dict[str, _OpenRun] = {}
+        self.paths: dict[str, Path] = {}
+
+    def path_for(self, start: Start) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(start.time))
+        name = f"{stamp}_{safe_name(start.procedure)}_{safe_name(start.sample.get('name', ''))}_{start.uid[:8]}.h5"
+        path = (self.directory / name).resolve()
+        if path.parent != self.directory.resolve():
+            raise ValueError(f"run file {path} would leave the data directory")
+        return path
+
+    def __call__(self, record) -> None:
+        if isinstance(record, Start):
+            path = self.path_for(record)
+            self._runs[record.uid] = _OpenRun(record, path)
+            self.paths[record.uid] = path
+            self.catalog.begin(record, path)
+        elif isinstance(record, Descriptor):
+            self._runs[record.uid].create(record)
+        elif isinstance(record, Step):
+            self._runs[record.uid].step(record)
+        elif isinstance(record, Event):
+            self._runs[record.uid].log({"event": record.kind, "time": record.time,
+                                        "message": record.message, "data": record.data})
+        elif isinstance(record, Analysis):
+            self._runs[record.uid].log({"analysis": record.index, "results": record.results})
+        elif isinstance(record, Stop):
+            run = self._runs.pop(record.uid)
+            run.finish(record)
+            self.catalog.finish(record, self.headline(run.start.procedure, record.results),
+                                json.dumps(jsonable(record.results)))
+
+
+@dataclass
+class Array:
+    """A recorded array: one row per step, with its axes (name -> (values, unit))."""
+
+    values: np.ndarray
+    unit: str
+    axes: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunData:
+    """A stored run, as ``open_run`` returns it."""
+
+    path: Path
+    uid: str
+    procedure: str
+    status: str
+    start: dict
+    stop: dict | None
+    scalars: pd.DataFrame
+    units: dict
+    arrays: dict
+    events: list
+    analysis: list
+
+    @property
+    def parameters(self) -> dict:
+        return self.start.get("parameters", {})
+
+    @property
+    def sample(self) -> dict:
+        return self.start.get("sample", {})
+
+    @property
+    def results(self) -> dict:
+        if self.stop:
+            return self.stop.get("results", {})
+        return self.analysis[-1]["results"] if self.analysis else {}
+
+
+def _load_json(ds) -> dict | None:
+    raw = bytes(ds[:]) if ds.shape[0] else b""
+    return json.loads(raw) if raw else None
+
+
+def open_run(path, arrays: bool = True) -> RunData:
+    """Open a run file: finished, still being written, or cut off by a crash.
+
+    ``arrays=False`` skips loading the arrays (scalars and metadata only).
+    """
+    path = Path(path)
+    try:
+        f = h5py.File(path, "r", swmr=True, locking=False)
+    except OSError:
+        f = h5py.File(path, "r", locking=False)     # written without SWMR (ended in setup)
+    with f:
+        start = _load_json(f["start"])
+        stop = _load_json(f["stop"])
+        steps = f["scalars"].shape[0] if "scalars" in f else 0
+        if "arrays" in f:
+            steps = min([steps] + [ds.shape[0] for ds in f["arrays"].values()])
+        table = pd.DataFrame(f["scalars"][:steps]) if "scalars" in f else pd.DataFrame()
+        units = json.loads(f["scalars"].attrs["units"]) if "scalars" in f else {}
+        axes = {name: (ds[:], ds.attrs["unit"]) for name, ds in f["axes"].items()} if "axes" in f else {}
+        loaded = {}
+        if arrays and "arrays" in f:
+            for name, ds in f["arrays"].items():
+                loaded[name] = Array(ds[:steps], ds.attrs["unit"],
+                                     {a: axes[a] for a in json.loads(ds.attrs["axes"])})
+        lines = bytes(f["log"][:]).decode().splitlines() if "log" in f else []
+    entries = []
+    for line in lines:
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:       # a line cut by a crash
+            break
+    status = stop["status"] if stop else _unfinished_status(path, start)
+    return RunData(path, start["uid"], start["procedure"], status, start, stop, table, units,
+                   loaded, [e for e in entries if "event" in e], [e for e in entries if "analysis" in e])
+
+
+def _unfinished_status(path: Path, start: dict) -> str:
+    catalog_file = path.parent / "catalog.sqlite"
+    if catalog_file.exists():
+        catalog = Catalog(path.parent)
+        try:
+            status = catalog.status_of(start["uid"])
+        finally:
+            catalog.close()
+        if status:
+            return status
+    return "incomplete"
