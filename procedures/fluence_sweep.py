@@ -1,0 +1,221 @@
+"""Pump-fluence sweep: light-in/light-out, linewidth and the ASE/lasing threshold.
+
+For each target fluence (log- or linearly spaced, always swept upwards to spare the
+sample) the attenuator is set to the pulse energy F·A for the beam area A, the pulse
+energy is measured with the power meter (and the attenuator corrected once if it is off
+by more than ``energy_tolerance``), and a spectrum is taken, with the integration time
+shortened until the detector is not saturated. Recorded per step: target and measured
+fluence, ⟨N⟩ = σ·j, the integrated intensity of the whole spectrum, of a window, and of
+the stimulated part (the spontaneous band, measured at the first point, removed), the
+peak wavelength and the FWHM.
+"""
+
+import numpy as np
+
+from labctl.analysis import spectra
+from labctl.analysis.threshold import find_threshold
+from labctl.beam import Beam
+from labctl.errors import ParameterError
+from labctl.parameters import Bool, Choice, Float, Int
+from labctl.procedure import PlannedStep, Procedure, Setpoint
+from labctl.records import ArraySpec, Column
+
+HC_EV_NM = 1239.84193
+EV_J = 1.602176634e-19
+
+
+def occupancy(fluence_uj_cm2, wavelength_nm, cross_section_cm2):
+    """Average excitons per dot ⟨N⟩ = σ·j, j = F/(hν) the photon fluence."""
+    photon_energy = HC_EV_NM / np.asarray(wavelength_nm) * EV_J
+    return cross_section_cm2 * np.asarray(fluence_uj_cm2) * 1e-6 / photon_energy
+
+
+class FluenceSweep(Procedure):
+    name = "fluence-sweep"
+    title = "Pump-fluence sweep: L-L curve, linewidth and ASE/lasing threshold"
+    roles = ("PumpLaser", "Attenuator", "PowerMeter", "Spectrometer")
+
+    fluence_start = Float(2.0, unit="uJ/cm^2", minimum=1e-3, maximum=1e5, doc="first target fluence")
+    fluence_stop = Float(150.0, unit="uJ/cm^2", minimum=1e-3, maximum=1e5, doc="last target fluence")
+    points = Int(30, minimum=2, maximum=2000, doc="number of fluences")
+    spacing = Choice("log", ("log", "linear"), doc="spacing of the fluences")
+    repeats = Int(1, minimum=1, maximum=100, doc="how many times the sweep is repeated")
+    geometry = Choice("stripe", ("stripe", "spot"), doc="beam shape at the sample")
+    stripe_width = Float(0.1, unit="mm", minimum=1e-3, maximum=20, doc="stripe width")
+    stripe_length = Float(3.0, unit="mm", minimum=1e-3, maximum=50, doc="stripe length")
+    spot_diameter = Float(0.2, unit="mm", minimum=1e-3, maximum=20, doc="spot diameter")
+    shots = Int(10, minimum=1, maximum=10000, doc="pulses averaged by the power meter per point")
+    averages = Int(1, minimum=1, maximum=1000, doc="spectra averaged per point")
+    integration_time = Float(0.1, unit="s", minimum=1e-3, maximum=60, doc="longest integration time")
+    auto_integration = Bool(True, doc="shorten the integration time until not saturated")
+    energy_tolerance = Float(0.05, minimum=0.0, maximum=1.0, doc="relative pulse-energy error corrected once")
+    cross_section = Float(2.5e-14, unit="cm^2", minimum=1e-18, maximum=1e-10,
+                          doc="absorption cross-section at the pump wavelength, for ⟨N⟩")
+    window_start = Float(519.0, unit="nm", minimum=100, maximum=3000, doc="start of the intensity window")
+    window_stop = Float(531.0, unit="nm", minimum=100, maximum=3000, doc="end of the intensity window")
+
+    columns = (
+        Column("fluence_target", "uJ/cm^2", "target fluence"),
+        Column("fluence", "uJ/cm^2", "measured fluence"),
+        Column("pulse_energy", "uJ", "measured pulse energy at the sample"),
+        Column("occupancy", "", "average excitons per dot ⟨N⟩"),
+        Column("integration_time", "s", "integration time used"),
+        Column("intensity_total", "counts/s", "whole spectrum"),
+        Column("intensity_window", "counts/s", "inside the window"),
+        Column("intensity_stimulated", "counts/s", "stimulated part (spontaneous removed)"),
+        Column("peak_wavelength", "nm"),
+        Column("fwhm", "nm", "FWHM of the whole spectrum"),
+        Column("saturated", "", "1 if the spectrum is clipped"),
+        Column("repeat", "", "sweep repetition"),
+    )
+    arrays = (ArraySpec("spectrum", "counts/s", ("wavelength",), "dark-corrected spectrum"),)
+
+    def check(self):
+        if self.fluence_stop <= self.fluence_start:
+            raise ParameterError("fluence_stop", self.fluence_stop,
+                                 f"must be above fluence_start ({self.fluence_start:g} µJ/cm²)")
+        if self.window_stop <= self.window_start:
+            raise ParameterError("window_stop", self.window_stop, "must be above window_start")
+
+    # -- plan ---------------------------------------------------------------------
+    def beam(self) -> Beam:
+        return Beam(self.geometry, self.stripe_width, self.stripe_length, self.spot_diameter)
+
+    def fluences(self) -> np.ndarray:
+        space = np.geomspace if self.spacing == "log" else np.linspace
+        return space(self.fluence_start, self.fluence_stop, self.points)
+
+    def plan(self):
+        area = self.beam().area
+        per_point = 1.5 + self.averages * self.integration_time + self.shots * 1e-3
+        return [PlannedStep(f"repeat {r + 1}, {f:.4g} µJ/cm²",
+                            (Setpoint("fluence", f, "uJ/cm^2"),
+                             Setpoint("pulse_energy", f * area, "uJ")),
+                            per_point, {"fluence": f, "repeat": r})
+                for r in range(self.repeats) for f in self.fluences()]
+
+    # -- run ----------------------------------------------------------------------
+    def setup(self, run):
+        laser, meter, spectrometer = run.role("PumpLaser"), run.role("PowerMeter"), run.role("Spectrometer")
+        self.wavelength = laser.wavelength
+        self.rep_rate = laser.rep_rate
+        meter.set_wavelength(self.wavelength)
+        spectrometer.set_integration_time(self.integration_time)
+        self.template = None
+        run.set_axis("wavelength", spectrometer.wavelengths, "nm")
+        run.role("Attenuator").set_pulse_energy(self.fluence_start * self.beam().area * 1e-6)
+        laser.open_shutter()
+
+    def on_pause(self, run):
+        run.role("PumpLaser").close_shutter()
+
+    def on_resume(self, run):
+        run.role("PumpLaser").open_shutter()
+
+    def _set_energy(self, run, target):
+        """Set the pulse energy (J); correct once from the measurement; return measured J."""
+        attenuator, meter = run.role("Attenuator"), run.role("PowerMeter")
+        attenuator.set_pulse_energy(target)
+        measured = meter.pulse_energy(self.rep_rate, self.shots)
+        if measured > 0 and abs(measured / target - 1) > self.energy_tolerance:
+            corrected = target * target / measured
+            if corrected <= attenuator.max_pulse_energy:
+                attenuator.set_pulse_energy(corrected)
+                measured = meter.pulse_energy(self.rep_rate, self.shots)
+        return measured
+
+    def _spectrum(self, run):
+        """Averaged spectrum in counts/s, shortening the integration while saturated."""
+        spectrometer = run.role("Spectrometer")
+        shortest = spectrometer.integration_limits[0]
+        t = self.integration_time
+        spectrometer.set_integration_time(t)
+        while True:
+            shots = [spectrometer.acquire() for _ in range(self.averages)]
+            saturated = spectrometer.saturated
+            if not (saturated and self.auto_integration and t > shortest):
+                return np.mean(shots, axis=0) / t, t, saturated
+            t = max(shortest, t / 3)
+            spectrometer.set_integration_time(t)
+
+    def measure(self, run, step):
+        area = self.beam().area
+        energy = self._set_energy(run, step.values["fluence"] * area * 1e-6)
+        counts, t, saturated = self._spectrum(run)
+        wl = run.axes["wavelength"][0]
+        if self.template is None:
+            self.template = counts
+        stimulated, _ = spectra.stimulated_part(wl, counts, self.template)
+        fluence = energy * 1e6 / area
+        return {
+            "fluence_target": step.values["fluence"], "fluence": fluence,
+            "pulse_energy": energy * 1e6,
+            "occupancy": float(occupancy(fluence, self.wavelength, self.cross_section)),
+            "integration_time": t,
+            "intensity_total": spectra.integrate(wl, counts),
+            "intensity_window": spectra.integrate(wl, counts, (self.window_start, self.window_stop)),
+            "intensity_stimulated": spectra.integrate(wl, stimulated),
+            "peak_wavelength": spectra.peak(wl, counts)[0],
+            "fwhm": spectra.fwhm(wl, counts),
+            "saturated": float(saturated), "repeat": float(step.values["repeat"]),
+            "spectrum": counts.astype(np.float32),
+        }
+
+    def teardown(self, run):
+        run.role("PumpLaser").close_shutter()
+
+    # -- analysis -----------------------------------------------------------------
+    def analyze(self, scalars):
+        if len(scalars) < 2:
+            return {}
+        result = find_threshold(scalars["fluence"], scalars["intensity_stimulated"],
+                                linewidth=scalars["fwhm"], unit="uJ/cm^2",
+                                saturated=scalars["saturated"] > 0)
+        out = {"threshold": {"value": result.threshold, "unit": "uJ/cm^2", "low": result.low,
+                             "high": result.high, "found": result.found, "method": result.method,
+                             "reason": result.reason, "agree": result.agree},
+               "beta": result.beta, "slope_below": result.slope_below,
+               "slope_above": result.slope_above, "warnings": result.warnings,
+               "points": int(len(scalars))}
+        if result.found:
+            below = scalars[scalars["fluence"] < 0.8 * result.threshold]
+            above = scalars[scalars["fluence"] > 1.5 * result.threshold]
+            if len(below):
+                out["fwhm_below_nm"] = float(below["fwhm"].median())
+            if len(above):
+                out["fwhm_above_nm"] = float(above["fwhm"].median())
+                out["peak_above_nm"] = float(above["peak_wavelength"].median())
+                out["q_factor"] = out["peak_above_nm"] / out["fwhm_above_nm"]
+        return out
+
+    @classmethod
+    def headline(cls, results: dict) -> str:
+        t = results.get("threshold", {})
+        if not t:
+            return ""
+        if not t.get("found"):
+            return "no threshold"
+        return f"threshold {t['value']:.3g} µJ/cm² [{t['low']:.3g}, {t['high']:.3g}]"
+
+    @classmethod
+    def report(cls, results):
+        t = results.get("threshold")
+        if not t:
+            return []
+        if not t["found"]:
+            return [("ASE/lasing threshold", f"none found: {t['reason']}")]
+        lines = [("ASE/lasing threshold", f"{t['value']:.3g} µJ/cm²  (95% CI {t['low']:.3g}–"
+                                          f"{t['high']:.3g}; {t['method']})"),
+                 ("spontaneous coupling β", f"{results['beta']:.2g}")]
+        if "fwhm_below_nm" in results and "fwhm_above_nm" in results:
+            lines.append(("FWHM below → above", f"{results['fwhm_below_nm']:.3g} nm → "
+                                                 f"{results['fwhm_above_nm']:.3g} nm at "
+                                                 f"{results['peak_above_nm']:.4g} nm (Q ≈ {results['q_factor']:.0f})"))
+        for warning in results.get("warnings", []):
+            lines.append(("warning", warning))
+        return lines
+
+    @classmethod
+    def figures(cls, run):
+        from labctl.plots import light_in_light_out, waterfall
+        return {"LL": light_in_light_out(run), "spectra": waterfall(run)}
