@@ -19,12 +19,34 @@ from typing import ClassVar
 import numpy as np
 
 
-def setpoint(quantity: str, unit: str, argument: int = 0):
-    """Declare that a method's ``argument``-th argument is a setpoint of ``quantity``."""
+def setpoint(quantity: str, unit: str, value=0):
+    """Declare that a method sends a setpoint of ``quantity`` (an envelope quantity).
+
+    ``value`` says where the setpoint is: the index or name of an argument, or a
+    function of the call's arguments returning the value or a list of values (e.g.
+    ``lambda amplitude, width, period, **_: width / period`` for a duty cycle).
+    Stack several decorators for several quantities.
+    """
     def mark(method):
-        method._setpoint = (quantity, unit, argument)
+        method._setpoints = getattr(method, "_setpoints", ()) + ((quantity, unit, value),)
         return method
     return mark
+
+
+def setpoint_values(method, args, kwargs):
+    """The (quantity, value, unit) triples a call of ``method`` would send."""
+    found = []
+    for quantity, unit, where in getattr(method, "_setpoints", ()):
+        if callable(where):
+            value = where(*args, **kwargs)
+        elif isinstance(where, int):
+            value = args[where] if len(args) > where else next(iter(kwargs.values()))
+        else:
+            value = kwargs[where] if where in kwargs else args[list(
+                method.__code__.co_varnames[1:]).index(where)]
+        values = value if isinstance(value, (list, tuple)) else [value]
+        found.extend((quantity, float(v), unit) for v in values)
+    return found
 
 
 class Role(ABC):
@@ -280,6 +302,258 @@ class LinearStage(Role):
         self.stop()
 
 
+class Spectrograph(Spectrometer):
+    """A spectrometer with a grating turret, a tunable centre wavelength and a slit."""
+
+    role = "Spectrograph"
+
+    @property
+    @abstractmethod
+    def center_wavelength(self) -> float:
+        """Centre wavelength on the detector, nm."""
+
+    @abstractmethod
+    def set_center_wavelength(self, wavelength: float) -> None:
+        """Move the grating so that ``wavelength`` nm falls on the detector centre."""
+
+    @property
+    @abstractmethod
+    def gratings(self) -> list[str]:
+        """Installed gratings, e.g. ``["300 g/mm BLZ=500NM", ...]`` (position 1 first)."""
+
+    @abstractmethod
+    def set_grating(self, number: int) -> None:
+        """Select grating ``number`` (1-based)."""
+
+    @abstractmethod
+    def set_slit_width(self, micrometres: float) -> None:
+        """Entrance slit width, µm."""
+
+
+class StreakCamera(Role):
+    """A streak camera: images of intensity versus time (rows) and wavelength (columns)."""
+
+    role = "StreakCamera"
+
+    @property
+    @abstractmethod
+    def time_ranges(self) -> list[float]:
+        """Allowed sweep time ranges, s (1-2-5 steps)."""
+
+    @property
+    @abstractmethod
+    def time_range(self) -> float:
+        """Current sweep time range, s."""
+
+    @abstractmethod
+    def set_time_range(self, seconds: float) -> None:
+        """Select a sweep time range (one of ``time_ranges``)."""
+
+    @abstractmethod
+    def set_mcp_gain(self, gain: int) -> None:
+        """MCP gain setting (0 = off)."""
+
+    @abstractmethod
+    def set_delay(self, seconds: float) -> None:
+        """Trigger delay of the sweep, s."""
+
+    @abstractmethod
+    def set_exposure(self, seconds: float) -> None:
+        """Camera exposure time, s."""
+
+    @abstractmethod
+    def open_shutter(self) -> None:
+        """Open the streak tube's shutter."""
+
+    @abstractmethod
+    def close_shutter(self) -> None:
+        """Close the streak tube's shutter."""
+
+    @abstractmethod
+    def acquire(self) -> np.ndarray:
+        """One image, counts, shape (time, wavelength), dark level removed."""
+
+    @property
+    @abstractmethod
+    def time_axis(self) -> np.ndarray:
+        """Time of every image row, s (0 at the trigger plus the delay)."""
+
+    @property
+    @abstractmethod
+    def wavelength_axis(self) -> np.ndarray:
+        """Wavelength of every image column, nm."""
+
+    @property
+    @abstractmethod
+    def saturated(self) -> bool:
+        """Whether any pixel of the last image reached full scale."""
+
+    def safe_state(self) -> None:
+        self.close_shutter()
+        self.set_mcp_gain(0)
+
+
+class SourceMeter(Role):
+    """A source-measure unit biasing the sample or device."""
+
+    role = "SourceMeter"
+
+    @setpoint("source_voltage", "V")
+    @abstractmethod
+    def set_voltage(self, volts: float) -> None:
+        """Source a voltage (switches to voltage sourcing), V."""
+
+    @setpoint("source_current", "A")
+    @abstractmethod
+    def set_current(self, amps: float) -> None:
+        """Source a current (switches to current sourcing), A."""
+
+    @setpoint("source_current", "A")
+    @abstractmethod
+    def set_current_compliance(self, amps: float) -> None:
+        """Current limit while sourcing voltage, A."""
+
+    @setpoint("source_voltage", "V")
+    @abstractmethod
+    def set_voltage_compliance(self, volts: float) -> None:
+        """Voltage limit while sourcing current, V."""
+
+    @abstractmethod
+    def enable_output(self) -> None:
+        """Connect the source to the terminals."""
+
+    @abstractmethod
+    def disable_output(self) -> None:
+        """Disconnect the source."""
+
+    @property
+    @abstractmethod
+    def output_enabled(self) -> bool:
+        """Whether the output is on."""
+
+    @abstractmethod
+    def measure(self) -> tuple[float, float]:
+        """(voltage V, current A) at the terminals."""
+
+    @property
+    @abstractmethod
+    def in_compliance(self) -> bool:
+        """Whether the last measurement hit the compliance limit."""
+
+    def safe_state(self) -> None:
+        self.disable_output()
+        self.set_voltage(0.0)
+
+
+class PulsedSourceMeter(SourceMeter):
+    """A source-meter that can run pulsed sweeps (short pulses, measure during each)."""
+
+    role = "PulsedSourceMeter"
+
+    @setpoint("source_voltage", "V", lambda levels, *a, **k: list(levels))
+    @setpoint("duty_cycle", "", lambda levels, width, period, *a, **k: width / period)
+    @setpoint("source_current", "A", lambda levels, width, period, compliance, **k: compliance)
+    @abstractmethod
+    def pulsed_sweep(self, levels, width: float, period: float, compliance: float):
+        """Voltage pulses of ``width`` s every ``period`` s at each level (V), current
+        limited to ``compliance`` A; returns (voltages V, currents A) measured per pulse."""
+
+
+class PulseGenerator(Role):
+    """A pulse/function generator driving a device with voltage pulses."""
+
+    role = "PulseGenerator"
+
+    @setpoint("pulse_amplitude", "V", lambda amplitude, *a, **k: amplitude)
+    @setpoint("duty_cycle", "", lambda amplitude, width, period, **k: width / period)
+    @abstractmethod
+    def set_pulse(self, amplitude: float, width: float, period: float) -> None:
+        """Square pulses of ``amplitude`` V (from 0 V), ``width`` s, every ``period`` s."""
+
+    @abstractmethod
+    def set_burst(self, count: int | None) -> None:
+        """Emit ``count`` pulses per trigger (None: continuous)."""
+
+    @abstractmethod
+    def trigger(self) -> None:
+        """Software trigger (burst mode)."""
+
+    @abstractmethod
+    def enable_output(self) -> None:
+        """Switch the output on."""
+
+    @abstractmethod
+    def disable_output(self) -> None:
+        """Switch the output off."""
+
+    @property
+    @abstractmethod
+    def output_enabled(self) -> bool:
+        """Whether the output is on."""
+
+    def safe_state(self) -> None:
+        self.disable_output()
+
+
+class Oscilloscope(Role):
+    """A digital oscilloscope (pulse current through a sense resistor)."""
+
+    role = "Oscilloscope"
+
+    @abstractmethod
+    def configure(self, channel: int, volts_per_division: float, seconds_per_division: float,
+                  trigger_level: float = 0.0) -> None:
+        """Vertical and horizontal scale of ``channel``; edge trigger at ``trigger_level`` V."""
+
+    @abstractmethod
+    def waveform(self, channel: int) -> tuple[np.ndarray, np.ndarray]:
+        """Acquire a single shot and return (time s, voltage V) of ``channel``."""
+
+    def safe_state(self) -> None:
+        """An oscilloscope cannot harm anything."""
+
+
+class TemperatureController(Role):
+    """A cryostat temperature controller."""
+
+    role = "TemperatureController"
+
+    @property
+    @abstractmethod
+    def temperature(self) -> float:
+        """Sample temperature, K."""
+
+    @property
+    @abstractmethod
+    def temperature_setpoint(self) -> float:
+        """Current setpoint, K."""
+
+    @setpoint("temperature", "K")
+    @abstractmethod
+    def set_setpoint(self, kelvin: float) -> None:
+        """Go to ``kelvin`` (at the ramp rate, if one is set)."""
+
+    @setpoint("ramp_rate", "K/min")
+    @abstractmethod
+    def set_ramp_rate(self, kelvin_per_minute: float) -> None:
+        """Setpoint ramp rate, K/min (0: jump)."""
+
+    @property
+    @abstractmethod
+    def heater_output(self) -> float:
+        """Heater output, % of its range."""
+
+    @abstractmethod
+    def wait_until_stable(self, tolerance: float, duration: float, timeout: float) -> None:
+        """Block until the temperature stays within ±``tolerance`` K of the setpoint for
+        ``duration`` s; raise after ``timeout`` s."""
+
+    def safe_state(self) -> None:
+        """Hold the current setpoint (a cryostat is safest left regulating)."""
+
+
 #: Every role interface by name (the bench config's role keys).
-ROLES = {cls.role: cls for cls in (PumpLaser, TunablePumpLaser, Shutter, Attenuator,
-                                   PowerMeter, Spectrometer, RotationStage, LinearStage)}
+ROLES = {cls.role: cls for cls in (
+    PumpLaser, TunablePumpLaser, Shutter, Attenuator, PowerMeter, Spectrometer, Spectrograph,
+    StreakCamera, SourceMeter, PulsedSourceMeter, PulseGenerator, Oscilloscope,
+    TemperatureController, RotationStage, LinearStage)}

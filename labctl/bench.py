@@ -13,7 +13,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from drivers.roles import ROLES
+from drivers.roles import ROLES, setpoint_values
 
 from . import config as config_module
 from . import registry
@@ -52,13 +52,11 @@ class RoleView:
         member = inspect.getattr_static(type(driver), name, None)
         if isinstance(member, property) or not callable(getattr(type(driver), name, None)):
             return self._bench._call(self, name, lambda: getattr(driver, name))
-        setpoint = getattr(getattr(type(driver), name), "_setpoint", None)
+        method = _declared(type(driver), name)
 
         def call(*args, **kwargs):
-            if setpoint is not None:
-                quantity, unit, index = setpoint
-                self._bench.check_setpoint(quantity, args[index] if len(args) > index
-                                           else next(iter(kwargs.values())), unit)
+            for quantity, value, unit in setpoint_values(method, args, kwargs):
+                self._bench.check_setpoint(quantity, value, unit)
             return self._bench._call(self, name, lambda: getattr(driver, name)(*args, **kwargs))
         call.__name__ = name
         call.__doc__ = getattr(type(driver), name).__doc__
@@ -222,6 +220,16 @@ class Bench:
             self.sim.clock.sleep(seconds)
         else:
             time.sleep(seconds)
+
+
+def _declared(cls, name):
+    """The role interface's declaration of a method (it carries the @setpoint marks,
+    which a driver's override does not repeat)."""
+    for klass in cls.__mro__:
+        member = vars(klass).get(name)
+        if member is not None and getattr(member, "_setpoints", None):
+            return member
+    return getattr(cls, name)
 
 
 def _open_sim(config, slots, sample, time_scale, seed):

@@ -1,19 +1,7 @@
 """Twin of the Coherent Astrella: warm-up, interlock and shutter state machine."""
 
-from dataclasses import dataclass
-
+from .optics import LaserOutput
 from .twin import Twin, command, computed
-
-
-@dataclass(frozen=True)
-class LaserOutput:
-    """What a pump laser emits now (read by the optics)."""
-
-    emitting: bool
-    wavelength: float     # nm
-    pulse_width: float    # s
-    rep_rate: float       # Hz
-    energy: float         # J per pulse at the laser output
 
 
 class AstrellaTwin(Twin):

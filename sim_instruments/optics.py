@@ -5,6 +5,21 @@ Slots follow the bench config: ``PumpLaser``, ``Attenuator`` and ``Shutter`` for
 main beam line; ``PumpLaser.ns``, ``Attenuator.ns``... a second one, and so on (the
 suffix names the beam line). What a human sets by hand -- the beam geometry (a lens
 swap) -- is set here by the bench.
+
+The physics reads the twins through these methods (every twin of a role has them):
+
+==========================  ==============================================================
+role                        twin method
+==========================  ==============================================================
+PumpLaser                   ``laser_output() -> LaserOutput``
+Shutter                     ``is_open() -> bool``
+Attenuator                  ``position() -> float`` (read through the line's AttenuatorLaw)
+RotationStage (analyzer)    ``position() -> float`` (deg)
+LinearStage (knife edge)    ``position() -> float`` (mm of stripe left uncovered)
+TemperatureController       ``sample_temperature() -> float`` (K)
+SourceMeter                 ``terminal_voltage() -> float | None`` (V; None: output off)
+PulseGenerator              ``pulse_drive() -> PulseDrive | None`` (None: output off)
+==========================  ==============================================================
 """
 
 import math
@@ -15,19 +30,37 @@ from labctl.beam import Beam
 from .sample import Environment, Pump
 
 
+@dataclass(frozen=True)
+class LaserOutput:
+    """What a pump laser emits now."""
+
+    emitting: bool
+    wavelength: float     # nm
+    pulse_width: float    # s
+    rep_rate: float       # Hz
+    energy: float         # J per pulse at the laser output
+
+
 @dataclass
 class AttenuatorLaw:
     """True transmission of a beam line's attenuator versus its stage position.
 
-    ``halfwave``: half-wave plate before a polarizer, T = ext + (max − ext)·sin²(2(θ − θ0)).
+    ``halfwave``: half-wave plate before a polarizer, T = ext + (max − ext)·sin²(2(θ − θ0));
+    ``nd-wheel``: continuously variable ND wheel, optical density rising linearly from 0
+    at ``zero_angle`` to ``max_density`` over ``span`` degrees, T = max·10^(−OD).
     """
 
     kind: str = "halfwave"
     zero_angle: float = 0.0          # deg
     max_transmission: float = 0.95
     extinction: float = 1e-3
+    max_density: float = 4.0         # nd-wheel
+    span: float = 270.0              # deg, nd-wheel
 
     def transmission(self, position: float) -> float:
+        if self.kind == "nd-wheel":
+            od = self.max_density * min(max((position - self.zero_angle) / self.span, 0.0), 1.0)
+            return self.max_transmission * 10 ** -od
         s = math.sin(math.radians(2 * (position - self.zero_angle))) ** 2
         return self.extinction + (self.max_transmission - self.extinction) * s
 
@@ -87,9 +120,20 @@ class Optics:
         return sum(p.fluence * 1e-6 * self.beam.area for p in self.pumps())
 
     def environment(self) -> Environment:
-        cryostat = self.sim.twins.get("TemperatureController")
-        temperature = cryostat.sample_temperature() if cryostat else self.sim.sample.p.temperature
-        return Environment(temperature=temperature)
+        """Temperature, bias, analyzer, knife edge and electrical drive at the sample."""
+        twins = self.sim.twins
+        cryostat = twins.get("TemperatureController")
+        source = twins.get("SourceMeter")
+        analyzer = twins.get("RotationStage")
+        knife = twins.get("LinearStage")
+        pulser = twins.get("PulseGenerator")
+        bias = source.terminal_voltage() if source else None
+        return Environment(
+            temperature=cryostat.sample_temperature() if cryostat else self.sim.sample.p.temperature,
+            bias_voltage=bias or 0.0,
+            analyzer_angle=analyzer.position() if analyzer else None,
+            stripe_length=min(max(knife.position(), 0.0), self.beam.length) if knife else None,
+            drive=pulser.pulse_drive() if pulser else None)
 
     def advance(self) -> None:
         """Account the sample's exposure since the last call (called on every write)."""

@@ -25,6 +25,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import yaml
+from scipy import optimize
 
 from labctl import units
 from labctl.analysis.models import s_curve
@@ -51,6 +52,11 @@ SCHEMA = {
     "thermal": {"quenching_energy": ("meV", 116.0), "quenching_strength": ("", 0.0),
                 "shift": ("meV/K", 0.0), "broadening": ("nm/K", 0.0),
                 "characteristic_temperature": ("K", 1.0e9)},
+    "dynamics": {"tau_exciton": ("ns", 3.1), "tau_auger": ("ps", 105.0),
+                 "tau_stimulated": ("ps", 20.0)},
+    "device": {"area": ("mm^2", 0.0), "leakage_resistance": ("ohm", 1.0e12),
+               "series_resistance": ("ohm", 50.0), "saturation_current": ("A", 1.0e-12),
+               "ideality": ("", 2.0)},
     "degradation": {"retained": ("", 1.0), "after_shots": ("", 1.6e7),
                     "at_fluence": ("uJ/cm^2", 57.0), "damage_fluence": ("uJ/cm^2", 1.0e9),
                     "damage_shots": ("", 2.0e3)},
@@ -78,10 +84,23 @@ class Pump:
 
 
 @dataclass(frozen=True)
-class Environment:
-    """The sample's surroundings set by the other instruments."""
+class PulseDrive:
+    """Electrical square pulses applied to the sample (pulse generator)."""
 
-    temperature: float = 295.0     # K
+    amplitude: float               # V
+    width: float                   # s
+    period: float                  # s
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The sample's surroundings, set by the other instruments."""
+
+    temperature: float = 295.0             # K
+    bias_voltage: float = 0.0              # V across the sample (source-meter)
+    analyzer_angle: float | None = None    # deg, None: no analyzer in the path
+    stripe_length: float | None = None     # mm illuminated (knife edge), None: full beam
+    drive: PulseDrive | None = None        # pulse generator, None: off
 
 
 def gaussian(wl, center, fwhm):
@@ -246,6 +265,41 @@ class Sample:
         offsets = (np.arange(modes) - (modes - 1) / 2) * st.mode_spacing
         band = sum(gaussian(wl, st.center + dx, math.hypot(st.fwhm, resolution)) for dx in offsets) / modes
         return scale * (spectrum + u * band)
+
+
+    def dynamics(self, t, wl, pump: Pump, env: Environment, resolution: float = 0.0):
+        """Time-resolved emission after one pulse at t = 0: photons per pulse per nm per
+        second, shape (len(t), len(wl)). The exciton band decays with τ_X, with an Auger
+        (multi-exciton) component of lifetime τ_A that grows with ⟨N⟩; the stimulated
+        band lives only for τ_stimulated. Integrated over t it equals ``emission``."""
+        p, d = self.p, self.p.dynamics
+        t = np.clip(np.asarray(t, float)[:, None], 0.0, None)
+        n = self.occupancy(pump)
+        tau_x, tau_a, tau_se = d.tau_exciton * 1e-9, d.tau_auger * 1e-12, d.tau_stimulated * 1e-12
+        multi = (-math.expm1(-n) - n * math.exp(-n)) / max(-math.expm1(-n), 1e-300)  # P(N>=2)/P(N>=1)
+        x_shape = (1 - multi) * np.exp(-t / tau_x) / tau_x + multi * np.exp(-t / tau_a) / tau_a
+        scale = p.brightness * self.retained * self.quantum_yield(env.temperature)
+        x_center, x_fwhm = self.exciton_band(env, resolution)
+        spont = -math.expm1(-n) * gaussian(wl, x_center, x_fwhm)[None, :] * x_shape
+        st = p.stimulated
+        u = float(s_curve(n, self.threshold_occupancy(env), st.beta)) * st.efficiency
+        se = u * gaussian(wl, st.center, math.hypot(st.fwhm, resolution))[None, :] \
+            * np.exp(-t / tau_se) / tau_se
+        return scale * (spont + se)
+
+    def current(self, voltage: float, env: Environment) -> float:
+        """Current (A) through the sample between its electrodes at ``voltage`` V: a diode
+        with series resistance and a parallel leakage (a bare film only leaks)."""
+        dev = self.p.device
+        leak = voltage / dev.leakage_resistance
+        if dev.area <= 0 or voltage <= 0:
+            return leak
+        vt = K_B_EV * env.temperature * dev.ideality
+
+        def mismatch(i):
+            return dev.saturation_current * math.expm1((voltage - i * dev.series_resistance) / vt) - i
+        high = voltage / dev.series_resistance
+        return leak + float(optimize.brentq(mismatch, 0.0, high)) if mismatch(high) < 0 else leak + high
 
 
 def presets() -> list[str]:
