@@ -137,6 +137,7 @@ class SimBenchLibrary(SimVisaLibrary):
             == constants.InterfaceType.asrl
         out = bytearray()
         with device.lock:
+            device.twin.poll_output(device)
             buffers = device._output_buffers
             while buffers and len(out) < count:
                 buf = buffers[0]

@@ -155,6 +155,11 @@ class Twin:
         """Handle one binary message (framing = "raw"); return reply bytes or None."""
         raise NotImplementedError
 
+    def poll_output(self, device) -> None:
+        """Called before every read of ``device``: append replies that become due with
+        time (a "move completed" message, an asynchronous notification) with
+        ``device._output_buffers.append(bytearray(...))``."""
+
     def safe_state_reached(self) -> bool:
         """Whether the instrument is in its safe state (used by tests and fault matrix)."""
         raise NotImplementedError
