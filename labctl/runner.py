@@ -144,8 +144,8 @@ class Run:
         if not self._pause:
             return
         self._transition(RunState.PAUSED)
-        context.event("paused", "run paused")
         self.procedure.on_pause(context)
+        context.event("paused", "run paused")
         with self._cond:
             self._cond.wait_for(lambda: not self._pause or self.abort_requested)
         if self.abort_requested:

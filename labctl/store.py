@@ -60,7 +60,9 @@ class _OpenRun:
 
     def create(self, descriptor: Descriptor) -> None:
         start = self.start
-        f = h5py.File(self.path, "w", libver="latest")
+        # locking=False: readers in this process (the GUI) must use the same flag; one run
+        # file has one writer by construction (its name carries the run's uid).
+        f = h5py.File(self.path, "w", libver="latest", locking=False)
         f.attrs.update({"labctl_format": FORMAT, "uid": start.uid, "procedure": start.procedure,
                         "sample": str(start.sample.get("name", "")), "started": start.time,
                         "status": "running"})
@@ -108,7 +110,7 @@ class _OpenRun:
 
     def finish(self, stop: Stop) -> None:
         if self.file is None:           # ended before its instruments were set up
-            with h5py.File(self.path, "w", libver="latest") as f:
+            with h5py.File(self.path, "w", libver="latest", locking=False) as f:
                 f.attrs.update({"labctl_format": FORMAT, "uid": self.start.uid,
                                 "procedure": self.start.procedure, "started": self.start.time,
                                 "sample": str(self.start.sample.get("name", ""))})
@@ -120,7 +122,7 @@ class _OpenRun:
         _append_bytes(self.file["stop"], _json_bytes(stop))
         self.file.flush()
         self.file.close()
-        with h5py.File(self.path, "r+") as f:   # closed cleanly: attributes may change again
+        with h5py.File(self.path, "r+", locking=False) as f:   # closed cleanly: attributes may change
             f.attrs["status"] = stop.status
             f.attrs["ended"] = stop.time
 

@@ -85,7 +85,8 @@ def _noise(x, y, relative):
 
 
 def _interval(value_log, sigma_log, z):
-    return math.exp(value_log - z * sigma_log), math.exp(value_log + z * sigma_log)
+    """(low, high) of a log-normal interval; an unbounded side becomes 0 or inf."""
+    return float(np.exp(min(value_log - z * sigma_log, 700))), float(np.exp(min(value_log + z * sigma_log, 700)))
 
 
 def _covariance(fit, dof):
