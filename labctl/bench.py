@@ -181,6 +181,18 @@ class Bench:
         fluence over the current beam area."""
         return self.envelope.check(quantity, value, unit, area=self.beam.area)
 
+    def mount_sample(self, sample: str) -> None:
+        """Record which sample is on the bench; the simulated bench also mounts its
+        physics (a preset name or a sample YAML file)."""
+        if self.sim is None:
+            self.sample = {"name": sample}
+            return
+        from sim_instruments.sample import Sample
+
+        specimen = Sample.load(sample)
+        self.sim.mount(specimen)
+        self.sample = _sample_info(specimen)
+
     def set_beam(self, beam: Beam) -> None:
         """Record the beam geometry (a lens swap at a real bench)."""
         self.beam = beam
@@ -245,9 +257,12 @@ def _open_sim(config, slots, sample, time_scale, seed):
                    time_scale=sim_cfg["time_scale"] if time_scale is None else time_scale,
                    seed=sim_cfg["seed"] if seed is None else seed,
                    optics={"beam_lines": sim_cfg["beam_lines"]})
-    info = {"name": specimen.name, "title": specimen.p.title, "simulated": True,
+    return sim, _sample_info(specimen)
+
+
+def _sample_info(specimen) -> dict:
+    return {"name": specimen.name, "title": specimen.p.title, "simulated": True,
             "parameters": specimen.describe()}
-    return sim, info
 
 
 def _open_driver(spec, library):
