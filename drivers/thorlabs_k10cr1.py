@@ -15,7 +15,6 @@ id      message                             payload / reply
 0x0005  HW_REQ_INFO                         -> 0x0006, 84 B (serial, model, firmware...)
 0x0012  HW_STOP_UPDATEMSGS                  -- (no periodic status messages)
 0x0210  MOD_SET_CHANENABLESTATE             param1 channel, param2 1 on / 2 off
-0x0211  MOD_REQ_CHANENABLESTATE             -> 0x0212, param2 1 on / 2 off
 0x0411  MOT_REQ_POSCOUNTER                  -> 0x0412 ``<Hi`` channel, microsteps
 0x0414  MOT_REQ_VELPARAMS                   -> 0x0415 ``<Hiii`` channel, min, accel, max
 0x0413  MOT_SET_VELPARAMS                   ``<Hiii``
@@ -27,9 +26,10 @@ id      message                             payload / reply
 
 MOVE_COMPLETED and MOVE_STOPPED carry ``<HiiI`` (channel, position, encoder count,
 status bits). A refused command is answered by HW_RICHRESPONSE 0x0081 (``<HH64s``:
-message id, code, notes). The driver keeps every message that arrives unasked and
-waits for the one that ends a motion by polling the status bits. Status bits: 0x10 /
-0x20 moving forward / reverse, 0x200 homing, 0x400 homed, 0x80000000 channel enabled.
+message id, code, notes); HW_RESPONSE 0x0080 reports a fault. The driver keeps every
+message that arrives unasked and waits for the one that ends a motion by polling the
+status bits. Status bits: 0x10 / 0x20 moving forward / reverse, 0x200 homing, 0x400
+homed, 0x4000 motion error, 0x1000000 current limit, 0x80000000 channel enabled.
 
 K10CR1 scale: 409 600/3 microsteps per degree; velocity 53.68 × that per deg/s,
 acceleration 53.68 × 204.94e-6 × that per deg/s².
@@ -45,8 +45,8 @@ from .base import DeviceError, poll
 from .roles import Attenuator, RotationStage
 
 HOST, CONTROLLER, CHANNEL = 0x01, 0x50, 0x01
-HW_REQ_INFO, HW_STOP_UPDATEMSGS, HW_RICHRESPONSE = 0x0005, 0x0012, 0x0081
-SET_CHANNEL_ENABLE, REQ_CHANNEL_ENABLE = 0x0210, 0x0211
+HW_REQ_INFO, HW_STOP_UPDATEMSGS, HW_RESPONSE, HW_RICHRESPONSE = 0x0005, 0x0012, 0x0080, 0x0081
+SET_CHANNEL_ENABLE = 0x0210
 REQ_POSITION, SET_VELOCITY, REQ_VELOCITY, REQ_STATUS_BITS = 0x0411, 0x0413, 0x0414, 0x0429
 MOVE_HOME, MOVE_HOMED, MOVE_ABSOLUTE, MOVE_COMPLETED = 0x0443, 0x0444, 0x0453, 0x0464
 MOVE_STOP, MOVE_STOPPED = 0x0465, 0x0466
@@ -100,6 +100,8 @@ class APTMotor(Instrument):
             data = self.read_bytes(length) if dest & 0x80 else header[2:4]
             if message_id == expected:
                 return data
+            if message_id == HW_RESPONSE:
+                raise DeviceError(f"{self.name} reports a fault (HW_RESPONSE)")
             if message_id == HW_RICHRESPONSE:
                 refused, code, notes = struct.unpack_from("<HH64s", data)
                 notes = notes.split(b"\0", 1)[0].decode("latin-1")
@@ -120,10 +122,6 @@ class APTMotor(Instrument):
     def homed(self) -> bool:
         """Whether the position counter is referenced to the home switch."""
         return bool(self.status_bits & HOMED)
-
-    @property
-    def enabled(self) -> bool:
-        return self.query(REQ_CHANNEL_ENABLE)[1] == 1
 
     @property
     def current_position(self) -> float:

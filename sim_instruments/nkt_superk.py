@@ -64,6 +64,7 @@ class SuperKTwin(Twin):
     100 % power level), ``total_power`` (W, the whole supercontinuum at 100 %: no pass band
     carries more), ``rep_rate`` (Hz), ``pulse_width`` (s), ``filter_speed`` (nm/s, or %/s
     for the ND filter), ``interlock_closed`` (interlock loop closed and armed at power-up).
+    The Varia's ND filter moves like the edge filters but does not change the output.
     """
 
     definition = "nkt_superk.yaml"

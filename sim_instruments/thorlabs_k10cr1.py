@@ -4,6 +4,7 @@ MOVE_COMPLETED / MOVE_HOMED messages when a motion ends (``poll_output``)."""
 import struct
 
 from .newport_smc100 import Move
+from .optics import role_of
 from .twin import Twin
 
 COUNTS_PER_DEG = 409600 / 3
@@ -206,4 +207,11 @@ class K10CR1Twin(Twin):
         return self._long(MOVE_STOPPED, self._status())
 
     def safe_state_reached(self) -> bool:
-        return not self.moving()
+        """Standing still; as a beam line's attenuator, also at (near) its darkest."""
+        role, line = role_of(self.slot)
+        beam_line = self.sim.optics.lines.get(line)
+        if role != "Attenuator" or beam_line is None:
+            return not self.moving()
+        law = beam_line.attenuator
+        darkest = min(law.transmission(angle / 4) for angle in range(4 * 360))
+        return not self.moving() and law.transmission(self.position()) <= 1.1 * darkest

@@ -166,6 +166,7 @@ def test_nd_wheel_transmission_matches_the_optics():
         assert wheel.transmission == pytest.approx(wanted, rel=1e-4)
     wheel.set_pulse_energy(4.5e-7)
     assert law.transmission(twin.position()) / 0.9 == pytest.approx(0.5, rel=0.03)
+    assert not twin.safe_state_reached()                     # standing still, but bright
     with pytest.raises(ValueError, match="outside"):
         wheel.set_transmission(1.5)
     wheel.safe_state()
