@@ -200,10 +200,16 @@ class Bench:
             self.sim.optics.beam = beam
 
     def safe_state(self) -> dict:
-        """Put every instrument in its safe state. Each is tried even if others fail;
-        returns {slot: error message} for those that could not be made safe."""
+        """Put every instrument in its safe state: beams first (lasers, shutters), then
+        electrical outputs, then the rest (an attenuator may pass its clear end while it
+        homes). Each is tried even if others fail; returns {slot: error message} for
+        those that could not be made safe."""
         failures = {}
-        for slot, driver in self.drivers.items():
+        first = ("PumpLaser", "Shutter", "SourceMeter", "PulsedSourceMeter", "PulseGenerator")
+        order = sorted(self.drivers, key=lambda slot: next(
+            (i for i, role in enumerate(first) if isinstance(self.drivers[slot], ROLES[role])), len(first)))
+        for slot in order:
+            driver = self.drivers[slot]
             with self._locks[slot]:
                 try:
                     driver.safe_state()

@@ -160,3 +160,14 @@ def test_abort_while_queued_never_starts(runner):
     gate.set()
     first.wait(60)
     assert second.state == RunState.ABORTED and second.stop is None
+
+
+def test_safe_state_blocks_beams_before_moving_attenuators(bench):
+    calls = []
+    for slot, driver in bench.drivers.items():
+        original = driver.safe_state
+        driver.safe_state = (lambda s=slot, o=original: (calls.append(s), o())[1])
+    bench.safe_state()
+    lasers = [i for i, s in enumerate(calls) if s.startswith(("PumpLaser", "Shutter"))]
+    others = [i for i, s in enumerate(calls) if not s.startswith(("PumpLaser", "Shutter"))]
+    assert lasers and max(lasers) < min(others)
