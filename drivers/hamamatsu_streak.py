@@ -25,8 +25,8 @@ option (default: command port + 1).
 
 import math
 import re
-from decimal import Decimal
 from contextlib import contextmanager
+from decimal import Decimal
 
 import numpy as np
 from pymeasure.adapters import Adapter, VISAAdapter
@@ -51,6 +51,7 @@ UNITS = (("s", 0), ("ms", -3), ("us", -6), ("ns", -9))      # decimal exponents
 EXPOSURE_LIMITS = (1e-3, 10.0)         # s, ORCA-Flash in HPD-TA
 DELAY_LIMITS = (0.0, 10.0)             # s, Delay A
 APP_START_TIMEOUT = 60.0               # s, HPD-TA needs ~15 s to start
+ACQUISITION_MODES = ("Acquire", "SingleLive", "Live", "AI", "PC")
 _TIME = re.compile(r"\s*([-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*(ns|us|ms|s)\s*")
 
 
@@ -207,7 +208,7 @@ class HPDTA(Instrument, StreakCamera):
 
     def start_acquisition(self, mode: str = "Acquire") -> None:
         """``AcqStart``: Acquire (one exposure), SingleLive, Live, AI or PC."""
-        self.call("AcqStart", strict_discrete_set(mode, ("Acquire", "SingleLive", "Live", "AI", "PC")))
+        self.call("AcqStart", strict_discrete_set(mode, ACQUISITION_MODES))
 
     def stop_acquisition(self, timeout: float = 1.0) -> None:
         """``AcqStop``, waiting up to ``timeout`` s for the acquisition to end."""

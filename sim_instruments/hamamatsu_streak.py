@@ -19,6 +19,11 @@ SENSOR = (1344, 1016)           # readout subarray, unbinned px: x (wavelength),
 PIXEL = 12.4 / 1344             # mm of photocathode per unbinned column
 FULL_SCALE = 65535
 MAX_GAIN = 63
+GAIN_DECADES = 3.0              # counts per photoelectron fall 10^3 from gain 63 to gain 0+
+MIN_RESOLUTION = 20e-12         # s, best IRF FWHM of the streak tube
+NONLINEARITY = 0.04             # the sweep runs 4 % faster at its start than on average
+FOCAL_LENGTH = 328.0            # mm, spectrograph
+STARTUP = 15.0                  # s for AppStart to start HPD-TA
 EXPOSURE_LIMITS = (1e-3, 10.0)  # s
 READOUT = 0.01                  # s to read a frame out
 FOCUS_WIDTH = 3.0               # unbinned rows (σ) of the focused slit image
@@ -58,6 +63,12 @@ def quantity(text: str) -> float:
     return float(match[1]) * UNITS.get(match[2], 1.0)
 
 
+def _list_order(entry: str):
+    """Order of a list parameter's entries: by value (``0.5 ns`` < ``1 us``), else by name."""
+    value = quantity(entry)
+    return (0, value, entry) if not math.isnan(value) else (1, 0.0, entry)
+
+
 def time_text(seconds: float) -> str:
     """HPD-TA's own form of a time: ``100 ms``, ``2 s``, ``0.5 ns``."""
     for unit in ("s", "ms", "us", "ns"):
@@ -81,12 +92,10 @@ class Acquisition:
 class HPDTATwin(Twin):
     """Options: ``data_resource`` (default: command port + 1), ``pulse_arrival`` (s from
     the trigger to the pump pulse at the sample), ``efficiency`` (photoelectrons per
-    collected photon), ``counts_per_electron`` (at MCP gain 63; falls by ``gain_decades``
-    decades towards gain 1, 0 at gain 0), ``offset`` and ``read_noise`` (counts),
-    ``dark_rate`` (photocathode electrons/s per unbinned pixel), ``time_resolution``
-    (IRF FWHM as a fraction of the time range, at least ``min_resolution`` s),
-    ``sweep_nonlinearity``, ``focal_length`` (mm, spectrograph), ``app_running`` (HPD-TA
-    already started) and ``startup`` (s AppStart takes otherwise)."""
+    collected photon), ``counts_per_electron`` (at MCP gain 63), ``offset`` and
+    ``read_noise`` (counts), ``dark_rate`` (photocathode electrons/s per unbinned pixel),
+    ``time_resolution`` (IRF FWHM as a fraction of the time range) and ``app_running``
+    (HPD-TA already started on the streak PC)."""
 
     definition = "hamamatsu_streak.yaml"
 
@@ -111,16 +120,11 @@ class HPDTATwin(Twin):
         self.arrival = float(o.get("pulse_arrival", 1e-9))
         self.efficiency = float(o.get("efficiency", 0.1))
         self.counts_per_electron = float(o.get("counts_per_electron", 400.0))
-        self.gain_decades = float(o.get("gain_decades", 3.0))
         self.offset = float(o.get("offset", 100.0))
         self.read_noise = float(o.get("read_noise", 1.5))
         self.dark_rate = float(o.get("dark_rate", 0.05))
-        self.resolution = float(o.get("time_resolution", 0.015))
-        self.min_resolution = float(o.get("min_resolution", 20e-12))
-        self.nonlinearity = float(o.get("sweep_nonlinearity", 0.04))
-        self.focal_length = float(o.get("focal_length", 328.0))
+        self.time_resolution = float(o.get("time_resolution", 0.015))
         self.running = bool(o.get("app_running", True))
-        self.startup = float(o.get("startup", 15.0))
         self.acquisition = None
         self.frame = None             # current image and its scaling tables
 
@@ -170,7 +174,7 @@ class HPDTATwin(Twin):
     # -- application and acquisition -------------------------------------------------
     def app_start(self, name, args):
         if not self.running:
-            self.sleep(self.startup)
+            self.sleep(STARTUP)
             self.running = True
         return "0,AppStart"
 
@@ -244,7 +248,7 @@ class HPDTATwin(Twin):
         specs = self.device._properties[self.device._getters[getter.encode()][0]].specs
         current = self._yaml(getter).decode().split(",", 2)[2]
         if specs is not None and specs.valid:
-            entries = sorted(specs.valid, key=lambda e: (quantity(e), e))
+            entries = sorted(specs.valid, key=_list_order)
             kind = f"2,{len(entries)},{','.join(entries)}"
         elif specs is not None and specs.min is not None:
             kind = f"1,{specs.min:g},{specs.max:g}"
@@ -266,14 +270,15 @@ class HPDTATwin(Twin):
             raise Refused(2)
         if not self._sessions(self.data):
             raise Refused(9)
+        kind = args[1].lower()
         if self.acquisition is not None:
             if self.acquisition.mode != "Live":
                 raise Refused(7)
-            self.frame = self.expose(self.acquisition.exposure)   # the newest live frame
+            if kind == "data" or self.frame is None:              # the newest live frame
+                self.frame = self.expose(self.acquisition.exposure)
         if self.frame is None:
             raise Refused(7)
         image, times, wavelengths = self.frame
-        kind = args[1].lower()
         if kind == "data":
             payload, reply = image.astype("<u2").tobytes(), \
                 f"0,ImgDataGet,{image.shape[1]},{image.shape[0]},2,Data"
@@ -284,7 +289,8 @@ class HPDTATwin(Twin):
             if direction not in VERTICAL | HORIZONTAL:
                 raise Refused(2)
             table = times if direction in VERTICAL else wavelengths
-            payload, reply = table.astype("<f4").tobytes(), f"0,ImgDataGet,{len(table)},ScalingTable"
+            payload = table.astype("<f4").tobytes()
+            reply = f"0,ImgDataGet,{len(table)},ScalingTable"
         else:
             raise Refused(2)
         self.data._output_buffers.append(bytearray(payload))
@@ -308,11 +314,11 @@ class HPDTATwin(Twin):
     def _sweep(self, u):
         """Fraction of the time range reached at fraction ``u`` of the image height (the
         sweep is slightly faster at its start; the scaling table tells the truth)."""
-        return u + self.nonlinearity * u * (1 - u)
+        return u + NONLINEARITY * u * (1 - u)
 
     def _spectrograph(self, nx: int, b: int):
         """Wavelength of every column (nm) and the spectral resolution (FWHM, nm)."""
-        per_mm = 1e6 / (quantity(self.get("grating")) * self.focal_length)   # nm/mm
+        per_mm = 1e6 / (quantity(self.get("grating")) * FOCAL_LENGTH)        # nm/mm
         x = (np.arange(nx) + 0.5) * b - SENSOR[0] / 2
         wl = self.get("wavelength") + per_mm * PIXEL * x
         return wl, math.hypot(self.get("slit_width") * 1e-3 * per_mm, 2 * per_mm * PIXEL)
@@ -335,7 +341,7 @@ class HPDTATwin(Twin):
                 photons += pulses * _binned_dynamics(sample, pump, env, after_pulse, wl, resolution)
         photons *= np.abs(np.gradient(wl))[None, :]
         if not focus:
-            fwhm = max(self.resolution * span, self.min_resolution)
+            fwhm = max(self.time_resolution * span, MIN_RESOLUTION)
             sigma_rows = fwhm * FWHM_TO_SIGMA / (span / (len(edges) - 1))
             photons = gaussian_filter1d(photons, sigma_rows, axis=0, mode="constant")
         return photons
@@ -351,7 +357,7 @@ class HPDTATwin(Twin):
         noise and the 16-bit converter."""
         gain = self.get("mcp_gain")
         per_electron = 0.0 if gain == 0 else self.counts_per_electron * 10 ** (
-            -self.gain_decades * (MAX_GAIN - gain) / MAX_GAIN)
+            -GAIN_DECADES * (MAX_GAIN - gain) / MAX_GAIN)
         counts = self.offset + self.rng.normal(0.0, self.read_noise, electrons.shape)
         if per_electron > 0:
             n = self.rng.poisson(electrons)      # + pulse-height spread, variance n/EXCESS
@@ -370,7 +376,8 @@ def _binned_dynamics(sample, pump, env, edges, wl, resolution):
     the sample's dynamics integrated on a grid that resolves ps components at any range."""
     grid = [np.zeros(1), np.clip(edges, 0.0, None)]
     if edges[-1] > FIRST_STEP:                 # 30 points per decade from 10 fs on
-        grid.append(np.geomspace(FIRST_STEP, edges[-1], int(30 * math.log10(edges[-1] / FIRST_STEP))))
+        decades = math.log10(edges[-1] / FIRST_STEP)
+        grid.append(np.geomspace(FIRST_STEP, edges[-1], int(30 * decades) + 2))
     grid = np.unique(np.concatenate(grid))
     density = sample.dynamics(grid, wl, pump, env, resolution)
     steps = 0.5 * (density[1:] + density[:-1]) * np.diff(grid)[:, None]

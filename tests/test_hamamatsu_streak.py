@@ -181,7 +181,8 @@ def test_twin_acquisition_runs_on_the_clock_and_refuses_changes_meanwhile():
     assert cmd.query("ImgDataGet(current,ScalingTable,V)") == "0,ImgDataGet,508,ScalingTable"
     times = np.frombuffer(data.read_bytes(508 * 4), "<f4")                # ns
     assert np.all(np.diff(times) > 0) and 0 < times[0] < 0.05 and 4.9 < times[-1] < 5
-    assert cmd.query("ImgDataGet(current,ScalingTable,Horizontal)") == "0,ImgDataGet,672,ScalingTable"
+    assert cmd.query("ImgDataGet(current,ScalingTable,Horizontal)") == \
+        "0,ImgDataGet,672,ScalingTable"
     wavelengths = np.frombuffer(data.read_bytes(672 * 4), "<f4")
     assert wavelengths[0] < 515 < wavelengths[-1]
     assert cmd.query("CamParamSet(Setup,Binning,1 x 1)") == "0,CamParamSet"
