@@ -156,15 +156,15 @@ class Shutter(Role):
         """Whether the shutter is open."""
 
     @abstractmethod
-    def open(self) -> None:
+    def open_shutter(self) -> None:
         """Open the shutter."""
 
     @abstractmethod
-    def close(self) -> None:
+    def close_shutter(self) -> None:
         """Close the shutter."""
 
     def safe_state(self) -> None:
-        self.close()
+        self.close_shutter()
 
 
 class Attenuator(Role):
