@@ -40,7 +40,7 @@ def _number(reply: str) -> str:
 
 
 def _flags(reply: str) -> list:
-    """``IQS 10 00 00 01`` -> [True, False, False, True, False, False, False, False]."""
+    """``IQS 10 01 00 00`` -> [True, False, False, True, False, False, False, False]."""
     digits = "".join(reply.split()[1:])
     return [d == "1" for d in digits]
 

@@ -11,9 +11,10 @@ COOLANT = 40.0      # °C, regulated cooling-group temperature
 
 class QSmartTwin(Twin):
     """Options: ``wavelength`` (nm, default 355: third-harmonic module; 1064 means no
-    harmonic module), ``pulse_width`` (s, 5 ns), ``rep_rate`` (flashlamp rate, Hz, 10),
-    ``pulse_energy`` (J at the output, 0.2), ``warmup`` (s of cooling-group warm-up after
-    power-up, 0), ``shutter_delay`` (s the internal shutter takes to open after QSW 1, 1),
+    harmonic module), ``pulse_width`` (s, 5 ns), ``lamp_rate`` (flashlamp repetition rate,
+    Hz, 10: the pulse rate when every shot is Q-switched), ``pulse_energy`` (J at the
+    output, 0.2), ``warmup`` (s of cooling-group warm-up after power-up, 0),
+    ``shutter_delay`` (s the internal shutter takes to open after QSW 1, 1),
     ``nlo_warmup`` (s from the first pulse to STATE 9, 60), ``lamp_on`` (the flashlamp
     already runs at power-up, as left from the front panel; False), ``shots`` (SSHOT at
     power-up).
@@ -33,7 +34,7 @@ class QSmartTwin(Twin):
         option = self.options.get
         self.wavelength = float(option("wavelength", 355.0))
         self.pulse_width = float(option("pulse_width", 5e-9))
-        self.lamp_rate = float(option("rep_rate", 10.0))
+        self.lamp_rate = float(option("lamp_rate", 10.0))
         self.energy = float(option("pulse_energy", 0.2))
         self.warmup = float(option("warmup", 0.0))
         self.shutter_delay = float(option("shutter_delay", 1.0))
