@@ -67,6 +67,7 @@ class Procedure:
     roles: tuple = ()
     columns: tuple = ()        # Column declarations
     arrays: tuple = ()         # ArraySpec declarations
+    views: tuple = ()          # live views the GUI shows: names, or (name, options)
 
     def __init__(self, **values):
         params = declared(type(self))

@@ -69,6 +69,7 @@ class FluenceSweep(Procedure):
         Column("repeat", "", "sweep repetition"),
     )
     arrays = (ArraySpec("spectrum", "counts/s", ("wavelength",), "dark-corrected spectrum"),)
+    views = ("light-in-out", "spectrum", "waterfall")
 
     def check(self):
         if self.fluence_stop <= self.fluence_start:

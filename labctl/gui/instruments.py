@@ -1,0 +1,135 @@
+"""Instrument panel: identity, live readings and manual controls of every role.
+
+Readings come from the core ``Monitor`` (a background thread); manual commands go
+through the bench's role views in a worker thread -- so they obey the safety envelope
+and are refused while a run holds the instrument -- and report back to the log.
+"""
+
+import logging
+import threading
+
+from PyQt5 import QtCore, QtWidgets
+
+from drivers.roles import ROLES
+
+from .. import units
+from ..bench import MANUAL
+
+log = logging.getLogger("labctl.gui")
+
+#: Manual controls per role: (label, method, unit the user types, unit the method takes).
+CONTROLS = {
+    "PumpLaser": [("Open shutter", "open_shutter", None, None), ("Close shutter", "close_shutter", None, None)],
+    "Shutter": [("Open", "open_shutter", None, None), ("Close", "close_shutter", None, None)],
+    "Attenuator": [("Pulse energy", "set_pulse_energy", "uJ", "J"),
+                   ("Transmission", "set_transmission", "", "")],
+    "SourceMeter": [("Voltage", "set_voltage", "V", "V"), ("Output on", "enable_output", None, None),
+                    ("Output off", "disable_output", None, None)],
+    "PulseGenerator": [("Output off", "disable_output", None, None)],
+    "TemperatureController": [("Setpoint", "set_setpoint", "K", "K")],
+    "RotationStage": [("Angle", "move_to", "deg", "deg")],
+    "LinearStage": [("Position", "move_to", "mm", "mm")],
+    "StreakCamera": [("Close shutter", "close_shutter", None, None)],
+}
+
+
+class Commander(QtCore.QObject):
+    """Runs manual commands off the GUI thread; ``done(ok, message)`` on the GUI thread."""
+
+    done = QtCore.pyqtSignal(bool, str)
+
+    def __init__(self, bench, parent=None):
+        super().__init__(parent)
+        self.bench = bench
+
+    def send(self, slot, method, *args) -> None:
+        role, _, beam = slot.partition(".")
+        role = self.bench.config.instruments[slot].role
+
+        def work():
+            try:
+                getattr(self.bench.role(role, beam, owner=MANUAL), method)(*args)
+                self.done.emit(True, f"{slot}: {method}{args if args else '()'} done")
+            except Exception as exc:        # refused or failed: tell the user, keep going
+                self.done.emit(False, f"{slot}: {method} refused: {exc}")
+        threading.Thread(target=work, daemon=True, name=f"manual-{slot}").start()
+
+
+class InstrumentPanel(QtWidgets.QScrollArea):
+    def __init__(self, bench, commander: Commander, parent=None):
+        super().__init__(parent)
+        self.bench, self.commander = bench, commander
+        self.setWidgetResizable(True)
+        body = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(body)
+        self.values: dict[str, dict] = {}
+        self.identity: dict[str, QtWidgets.QLabel] = {}
+        self.inputs: dict[tuple, QtWidgets.QLineEdit] = {}
+        for slot, spec in bench.config.instruments.items():
+            if slot not in bench.drivers:
+                continue
+            box = QtWidgets.QGroupBox(f"{slot} — {spec.model}")
+            grid = QtWidgets.QGridLayout(box)
+            ident = QtWidgets.QLabel(spec.resource)
+            ident.setStyleSheet("color: #555;")
+            ident.setWordWrap(True)
+            self.identity[slot] = ident
+            grid.addWidget(ident, 0, 0, 1, 3)
+            self.values[slot] = {}
+            row = 1
+            for role, controls in CONTROLS.items():
+                if not isinstance(bench.drivers[slot], ROLES[role]):
+                    continue
+                for label, method, unit_in, unit_out in controls:
+                    if unit_in is None:
+                        button = QtWidgets.QPushButton(label)
+                        button.clicked.connect(lambda _, s=slot, m=method: self.commander.send(s, m))
+                        grid.addWidget(button, row, 0, 1, 3)
+                    else:
+                        edit = QtWidgets.QLineEdit()
+                        edit.setPlaceholderText(f"{label} ({units.pretty(unit_in)})" if unit_in else label)
+                        edit.setObjectName(f"{slot}:{method}")
+                        self.inputs[(slot, method)] = edit
+                        go = QtWidgets.QPushButton("Set")
+                        go.clicked.connect(lambda _, s=slot, m=method, e=edit, ui=unit_in, uo=unit_out:
+                                           self._set(s, m, e, ui, uo))
+                        grid.addWidget(QtWidgets.QLabel(label), row, 0)
+                        grid.addWidget(edit, row, 1)
+                        grid.addWidget(go, row, 2)
+                    row += 1
+            self.readings_row = row
+            layout.addWidget(box)
+            box.setProperty("grid", grid)
+            self.values[slot]["__grid__"] = grid
+        layout.addStretch(1)
+        self.setWidget(body)
+
+    def _set(self, slot, method, edit, unit_in, unit_out):
+        try:
+            value = units.parse(edit.text(), unit_in)
+            value = units.convert(value, unit_in, unit_out) if unit_in else value
+        except units.UnitError as exc:
+            self.commander.done.emit(False, f"{slot}: {exc}")
+            return
+        self.commander.send(slot, method, value)
+
+    def set_identities(self, snapshot: dict) -> None:
+        for slot, info in snapshot.items():
+            if slot in self.identity:
+                self.identity[slot].setText(f"{info['identity']}\n{info['resource']}")
+
+    def update_readings(self, values: dict) -> None:
+        for slot, readings in values.items():
+            entry = self.values.get(slot)
+            if entry is None:
+                continue
+            grid = entry["__grid__"]
+            for label, (value, unit) in readings.items():
+                if label not in entry:
+                    widget = QtWidgets.QLabel()
+                    row = grid.rowCount()
+                    grid.addWidget(QtWidgets.QLabel(label), row, 0)
+                    grid.addWidget(widget, row, 1, 1, 2)
+                    entry[label] = widget
+                text = f"{value:.4g}" if isinstance(value, float) else str(value)
+                entry[label].setText(f"{text} {units.pretty(unit)}".strip())
