@@ -15,7 +15,7 @@ command                             meaning                             reply (a
 ``?NM``                             centre wavelength                   `` 546.070 nm ok``
 ``546.070 GOTO``                    move at full speed (blocks)         `` ok`` when there
 ``546.070 >NM``, ``MONO-?DONE``     scan at the NM/MIN rate, poll it    `` ok``, `` 1 ok``
-``MONO-STOP``                       stop a scan                         `` ok``
+``MONO-STOP``                       stop and end a ``>NM`` scan         `` ok``
 ``?GRATING``, ``2 GRATING``         grating in use; change (10-20 s)    `` 2 ok``, `` ok``
 ``?GRATINGS``                       list, 0x1A marks the one in use     one line per position
 ``?TURRET``                         turret in use                       `` 1 ok``

@@ -60,6 +60,9 @@ class NovaII(Instrument, PowerMeter):
 
     #: Shortest wait for the next pulse before the beam is declared blocked, s.
     pulse_timeout = 1.0
+    #: Shortest interval between polls of the new-energy flag, s (a $EF round trip at
+    #: 9600 baud takes about 10 ms).
+    poll_interval = 0.01
 
     def __init__(self, adapter, name="Ophir Nova II", **kwargs):
         kwargs.setdefault("read_termination", "\r\n")
@@ -67,8 +70,9 @@ class NovaII(Instrument, PowerMeter):
         kwargs.setdefault("asrl", {"baud_rate": 9600})
         super().__init__(adapter, name, includeSCPI=False, **kwargs)
         self._sent = ""
-        ranges = self.values("AR", separator=None, cast=str)
-        self.energy_range_values = {name: i for i, name in enumerate(ranges[1:])}
+        names = self.values("AR", separator=None, cast=str)[1:]
+        first = -1 if names[0] == "AUTO" else 0          # AUTO is range -1 (not on pyro heads)
+        self.energy_range_values = {name: first + i for i, name in enumerate(names)}
         self.wavelength_kind, *spec = self.values("AW", separator=None, cast=str)
         self.wavelength_limits = ((float(spec[0]), float(spec[1]))
                                   if self.wavelength_kind == "CONTINUOUS" else None)
@@ -110,7 +114,7 @@ class NovaII(Instrument, PowerMeter):
         check_set_errors=True)
     wavelength_setting = Instrument.setting(
         "WL %d", "Set the wavelength of the active wavelength entry, nm (whole nm).",
-        validator=_within("wavelength", "nm"), values=(0, 0), dynamic=True,
+        validator=_within("wavelength", "nm"), values=(0, math.inf), dynamic=True,
         set_process=round, check_set_errors=True)
     energy_flag = Instrument.measurement(
         "EF", "Get whether a new pulse was measured since the last energy reading.", cast=bool)
@@ -127,8 +131,8 @@ class NovaII(Instrument, PowerMeter):
         self.wavelength_setting = wavelength
 
     def pulse_energy(self, rep_rate: float, readings: int = 1) -> float:
-        """Mean energy of the next ``readings`` pulses, J; waits up to 3 pulse periods
-        (at least ``pulse_timeout``) for each."""
+        """Mean energy of ``readings`` fresh pulses, J (each read once the new-energy flag
+        is up); waits up to 3 pulse periods (at least ``pulse_timeout``) for each."""
         if rep_rate <= 0:
             raise ValueError(f"repetition rate {rep_rate:g} Hz must be positive")
         if readings < 1:
@@ -136,11 +140,11 @@ class NovaII(Instrument, PowerMeter):
         if self.mode != "energy":
             self.mode = "energy"
         timeout = max(self.pulse_timeout, 3.0 / rep_rate)
+        interval = max(self.poll_interval, min(0.05, 0.25 / rep_rate))
         energies = []
         for _ in range(readings):
             try:
-                poll(self, lambda: self.energy_flag, timeout, min(0.05, 0.25 / rep_rate),
-                     what="pulse")
+                poll(self, lambda: self.energy_flag, timeout, interval, what="pulse")
             except DeviceError:
                 raise DeviceError(f"no laser pulse reached the Nova II head within {timeout:g} s "
                                   "(beam blocked or laser off?)") from None
@@ -155,7 +159,7 @@ class NovaII(Instrument, PowerMeter):
     @property
     def identity(self) -> str:
         model, serial, _ = self.instrument_info
-        kind, head_serial, head, _ = self.head_info
+        _, head_serial, head, _ = self.head_info
         return f"Ophir,{model},{serial},{self.software_version},head {head} {head_serial}"
 
     def settings(self) -> dict:

@@ -3,7 +3,7 @@ and the CCD simulated at the boundary of its SDK (pylablib's ``PicamCamera``).
 
 The spectrograph echoes what it receives (RS-232), moves the grating in simulated time
 (``GOTO`` and ``n GRATING`` answer when the move is over; ``>NM`` scans while ``MONO-?DONE``
-says 0) and answers ``?`` to what it cannot execute. The CCD on its exit port sees the
+says 0 and keeps the drive until ``MONO-STOP``) and answers ``?`` to what it cannot execute. The CCD on its exit port sees the
 sample's emission dispersed by the grating in use: pixel wavelengths from the grating
 equation, an instrumental line width from the slit image and the optics' blur, counts
 from photons with shot noise, dark current, read noise, bias and 16-bit saturation.
@@ -59,6 +59,7 @@ class SpectraProTwin(Twin):
         self.put("grating", int(o.get("initial_grating", 1)))
         here = float(o.get("initial_wavelength", 0.0))
         self.move = Move(here, here, 0.0, 0.0)
+        self.scanning = False            # a >NM scan holds the drive until MONO-STOP
         self.camera = SimulatedPicam(self, o.get("ccd", {}))
 
     # -- wavelength drive -------------------------------------------------------------
@@ -82,7 +83,7 @@ class SpectraProTwin(Twin):
             target = float(text)
         except ValueError:
             raise Refused(text) from None
-        if not 0 <= target <= MECHANICAL_RANGE * 1200 / self.grooves():
+        if self.scanning or not 0 <= target <= MECHANICAL_RANGE * 1200 / self.grooves():
             raise Refused(text)
         here = self.position()
         self.move = Move(here, target, self.clock.now(), abs(target - here) / nm_per_s)
@@ -119,12 +120,14 @@ class SpectraProTwin(Twin):
             self._start(match[1], self.get("scan_rate") / 60)
         except Refused:
             return self._say(match, " ?")
+        self.scanning = True
         return self._say(match, " ok")
 
     @command(r"MONO-STOP")
     def stop(self, match):
         here = self.position()
         self.move = Move(here, here, self.clock.now(), 0.0)
+        self.scanning = False
         return self._say(match, " ok")
 
     @command(r"\?GRATINGS")
@@ -138,7 +141,7 @@ class SpectraProTwin(Twin):
 
     def check_setting(self, name, value):
         if name == "grating":
-            if value > len(self.installed) or self.moving():
+            if value > len(self.installed) or self.scanning or self.moving():
                 raise Refused(value)
             grooves = grooves_of(self.installed[value - 1])
             if self.position() > MECHANICAL_RANGE * 1200 / grooves:
@@ -183,7 +186,7 @@ class SpectraProTwin(Twin):
         return collected * (density * step).reshape(pixels, SUBPIXELS).sum(axis=1)
 
     def safe_state_reached(self) -> bool:
-        return not self.moving() and self.camera.shutter == "Always Closed"
+        return not (self.moving() or self.scanning) and self.camera.shutter == "Always Closed"
 
 
 class SimulatedPicam:

@@ -131,6 +131,9 @@ def test_twin_speaks_spectrapro_to_a_plain_pyvisa_client():
     sim.clock.sleep(30.0)
     assert acton.query("?NM") == "?NM 550.000 nm ok"
     assert acton.query("1 GRATING") == "1 GRATING ?"                # not while scanning
+    sim.clock.sleep(60.0)
+    assert acton.query("MONO-?DONE") == "MONO-?DONE 1 ok"
+    assert acton.query("700 GOTO") == "700 GOTO ?"                  # until MONO-STOP
     assert acton.query("MONO-STOP") == "MONO-STOP ok"
     assert acton.query("MONO-?DONE") == "MONO-?DONE 1 ok"
     before = sim.clock.now()
