@@ -46,6 +46,7 @@ from pyvisa.rname import to_canonical_name
 
 from .base import DeviceError
 from .roles import Spectrograph
+from .validators import within
 
 MECHANICAL_RANGE = 1400.0        # nm of wavelength drive with a 1200 g/mm grating
 SLIT_LIMITS = (10, 3000)         # µm, motorized entrance slit
@@ -53,16 +54,6 @@ MOVE_TIMEOUT = 60.0              # s: GOTO across the range
 GRATING_TIMEOUT = 40.0           # s: a turret turn takes 10-20 s
 INTEGRATION_LIMITS = (1e-3, 3600.0)   # s, with the mechanical shutter
 FULL_SCALE = 65535               # 16-bit ADC
-
-
-def _within(quantity: str, unit: str):
-    """A pymeasure validator naming the quantity, the value and the limits."""
-    def check(value, limits):
-        low, high = limits
-        if not low <= value <= high:
-            raise ValueError(f"{quantity} {value:g} {unit} is outside [{low:g}, {high:g}] {unit}")
-        return value
-    return check
 
 
 def _installed(value, numbers):
@@ -212,7 +203,7 @@ class SpectraPro(Instrument):
     wavelength = Instrument.control(
         "?NM", "%.3f GOTO",
         "Control the centre wavelength, nm (GOTO: full speed; answered when the move ends).",
-        preprocess_reply=_drop("nm"), validator=_within("centre wavelength", "nm"),
+        preprocess_reply=_drop("nm"), validator=within("centre wavelength", "nm"),
         values=(0.0, MECHANICAL_RANGE), dynamic=True, check_set_errors=True)
     grating = Instrument.control(
         "?GRATING", "%d GRATING", "Control the grating in use (position 1-9).",
@@ -222,7 +213,7 @@ class SpectraPro(Instrument):
     slit_width = Instrument.control(
         "SIDE-ENT-SLIT ?MICRONS", "SIDE-ENT-SLIT %d MICRONS",
         "Control the side entrance slit width, whole µm.",
-        preprocess_reply=_drop("um"), cast=int, validator=_within("slit width", "µm"),
+        preprocess_reply=_drop("um"), cast=int, validator=within("slit width", "µm"),
         values=SLIT_LIMITS, set_process=round, check_set_errors=True)
 
     def read_gratings(self) -> dict[int, str]:

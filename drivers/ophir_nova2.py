@@ -36,6 +36,7 @@ from pymeasure.instruments.validators import strict_discrete_set
 
 from .base import DeviceError, poll
 from .roles import PowerMeter
+from .validators import within
 
 MODES = {"power": 2, "energy": 3}
 
@@ -43,16 +44,6 @@ MODES = {"power": 2, "energy": 3}
 def _over_range_as_inf(reply: str) -> str:
     """``OVER`` -> ``inf`` (as pymeasure's Ophir driver reads it)."""
     return reply.replace("OVER", "inf")
-
-
-def _within(quantity: str, unit: str):
-    """A validator naming the quantity, the value and the limits."""
-    def check(value, limits):
-        low, high = limits
-        if not low <= value <= high:
-            raise ValueError(f"{quantity} {value:g} {unit} is outside [{low:g}, {high:g}] {unit}")
-        return value
-    return check
 
 
 class NovaII(Instrument, PowerMeter):
@@ -114,7 +105,7 @@ class NovaII(Instrument, PowerMeter):
         check_set_errors=True)
     wavelength_setting = Instrument.setting(
         "WL %d", "Set the wavelength of the active wavelength entry, nm (whole nm).",
-        validator=_within("wavelength", "nm"), values=(0, math.inf), dynamic=True,
+        validator=within("wavelength", "nm"), values=(0, math.inf), dynamic=True,
         set_process=round, check_set_errors=True)
     energy_flag = Instrument.measurement(
         "EF", "Get whether a new pulse was measured since the last energy reading.", cast=bool)
