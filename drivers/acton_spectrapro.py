@@ -79,8 +79,9 @@ def pixel_wavelengths(center: float, grooves: float, pixels: int, pixel_width: f
     """Wavelength (nm) at the centre of each of ``pixels`` pixels (``pixel_width`` µm) of a
     detector centred on the focal plane of a Czerny-Turner spectrograph set to ``center``.
 
-    Grating equation m·λ = d·(sin α + sin β) with α = θ + φ, β = θ − φ (2φ the included
-    angle, θ the grating rotation) and β + atan(x/f) at a distance x from the centre.
+    Grating equation m·λ = d·(sin α + sin β) with α = θ + φ, β = θ − φ (2φ the
+    included angle, θ the grating rotation) and β + atan(x/f) at a distance x from the
+    centre.
     """
     d = 1e6 / grooves                                      # groove spacing, nm
     phi = math.radians(included_angle) / 2

@@ -2,11 +2,12 @@
 and the CCD simulated at the boundary of its SDK (pylablib's ``PicamCamera``).
 
 The spectrograph echoes what it receives (RS-232), moves the grating in simulated time
-(``GOTO`` and ``n GRATING`` answer when the move is over; ``>NM`` scans while ``MONO-?DONE``
-says 0 and keeps the drive until ``MONO-STOP``) and answers ``?`` to what it cannot execute. The CCD on its exit port sees the
-sample's emission dispersed by the grating in use: pixel wavelengths from the grating
-equation, an instrumental line width from the slit image and the optics' blur, counts
-from photons with shot noise, dark current, read noise, bias and 16-bit saturation.
+(``GOTO`` and ``n GRATING`` answer when the move is over; ``>NM`` scans while
+``MONO-?DONE`` says 0 and holds the drive until ``MONO-STOP``) and answers ``?`` to what
+it cannot execute. The CCD on its exit port sees the sample's emission dispersed by the
+grating in use: pixel wavelengths from the grating equation, an instrumental line width
+from the slit image and the optics' blur, counts from photons with shot noise, dark
+current, read noise, bias and 16-bit saturation.
 """
 
 import collections
@@ -165,7 +166,7 @@ class SpectraProTwin(Twin):
         return self._say(match, " " + reply.decode("latin-1"))
 
     # -- light on the detector --------------------------------------------------------
-    def photons(self, pixels: int, pixel_width: float, seconds: float) -> np.ndarray:
+    def photoelectrons(self, pixels: int, pixel_width: float, seconds: float) -> np.ndarray:
         """Photo-electrons per detector column in ``seconds`` (before the CCD's noise)."""
         sample, optics = self.sim.sample, self.sim.optics
         if sample is None:
@@ -288,13 +289,14 @@ class SimulatedPicam:
     def temperature(self) -> float:
         """Sensor temperature, °C."""
         since, start = self._cooling
-        return self.set_point + (start - self.set_point) * math.exp(-(self.clock.now() - since) / 60.0)
+        relaxed = math.exp(-(self.clock.now() - since) / 60.0)
+        return self.set_point + (start - self.set_point) * relaxed
 
     def _electrons(self) -> np.ndarray:
         """Expected electrons per pixel of the whole chip after the exposure."""
         light = np.zeros(self.width)
         if self.shutter != "Always Closed":
-            light = self.twin.photons(self.width, self.pixel_size, self.exposure)
+            light = self.twin.photoelectrons(self.width, self.pixel_size, self.exposure)
         edges = (np.arange(self.height + 1) - self.height / 2) / (self.image_height / 2.3548)
         profile = np.diff(0.5 * (1 + erf(edges / math.sqrt(2))))        # slit image per row
         dark = self.dark_current * 2 ** ((self.temperature() + 75.0) / 6.3) * self.exposure
@@ -303,7 +305,8 @@ class SimulatedPicam:
     def _read_out(self, electrons) -> np.ndarray:
         hstart, hend, vstart, vend, hbin, vbin = self.roi
         roi = electrons[vstart:vend, hstart:hend]
-        binned = roi.reshape((vend - vstart) // vbin, vbin, (hend - hstart) // hbin, hbin).sum(axis=(1, 3))
+        rows, columns = (vend - vstart) // vbin, (hend - hstart) // hbin
+        binned = roi.reshape(rows, vbin, columns, hbin).sum(axis=(1, 3))
         rng = self.twin.rng
         counts = (rng.poisson(binned) + rng.normal(0.0, self.read_noise, binned.shape)) / self.gain
         return np.clip(np.rint(counts + self.bias), 0, 65535).astype(np.uint16)

@@ -75,7 +75,7 @@ def test_protocol_refusals():
     with expected_protocol(SpectraPro, INIT + [
         ("2 GRATING", "2 GRATING ?"), ("?NM", "NM 1.0 nm ok"),
     ]) as mono:
-        with pytest.raises(ValueError, match=r"centre wavelength 6000 nm is outside \[0, 5600\] nm"):
+        with pytest.raises(ValueError, match=r"wavelength 6000 nm is outside \[0, 5600\] nm"):
             mono.wavelength = 6000                    # 300 g/mm: 1400 nm x 1200/300
         with pytest.raises(ValueError, match=r"grating 3 is not installed \(installed: 1, 2\)"):
             mono.grating = 3
