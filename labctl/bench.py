@@ -26,19 +26,18 @@ MANUAL = "manual"        # owner of views used by the GUI's manual controls and 
 class RoleView:
     """A role as procedures and front ends see it."""
 
-    __slots__ = ("_bench", "_slot", "_driver", "_owner")
+    __slots__ = ("_bench", "_slot", "_driver", "_owner", "_interface")
 
-    def __init__(self, bench, slot, driver, owner):
-        object.__setattr__(self, "_bench", bench)
-        object.__setattr__(self, "_slot", slot)
-        object.__setattr__(self, "_driver", driver)
-        object.__setattr__(self, "_owner", owner)
+    def __init__(self, bench, slot, driver, owner, interface):
+        for name, value in (("_bench", bench), ("_slot", slot), ("_driver", driver),
+                            ("_owner", owner), ("_interface", interface)):
+            object.__setattr__(self, name, value)
 
     def __repr__(self):
         return f"<{self._slot}: {type(self._driver).__name__}>"
 
     def __dir__(self):
-        return sorted(self._driver.interface)
+        return sorted(self._interface)
 
     def __setattr__(self, name, value):
         raise AttributeError(f"{self._slot}: set values through the role's methods, "
@@ -46,9 +45,9 @@ class RoleView:
 
     def __getattr__(self, name):
         driver = self._driver
-        if name not in driver.interface:
+        if name not in self._interface:
             raise AttributeError(f"{self._slot} role has no member {name!r} "
-                                 f"(members: {', '.join(sorted(driver.interface))})")
+                                 f"(members: {', '.join(sorted(self._interface))})")
         member = inspect.getattr_static(type(driver), name, None)
         if isinstance(member, property) or not callable(getattr(type(driver), name, None)):
             return self._bench._call(self, name, lambda: getattr(driver, name))
@@ -128,14 +127,19 @@ class Bench:
         return self.slot(role, beam) in self.drivers
 
     def role(self, role: str, beam: str = "", owner=MANUAL) -> RoleView:
-        """The view of a role (``beam`` selects a second beam line: ``PumpLaser.ns``)."""
-        slot = self.slot(role, beam)
-        if slot not in self.drivers:
+        """The view of a role (``beam`` selects a qualified slot: ``PumpLaser.ns``). A
+        specialised role (``Spectrograph``, ``TunablePumpLaser``) is found in the slot of
+        the role it specialises. The view exposes only the asked role's interface."""
+        wanted = ROLES[role]
+        bases = [k.role for k in wanted.__mro__ if k.__dict__.get("role")]
+        slot = next((self.slot(r, beam) for r in bases if self.slot(r, beam) in self.drivers), None)
+        if slot is None:
             self.config.require([role], beam)
+            raise LabctlError(f"{self.slot(role, beam)} is configured but was not opened")
         driver = self.drivers[slot]
-        if not isinstance(driver, ROLES[role]):
+        if not isinstance(driver, wanted):
             raise LabctlError(f"{slot} is a {driver.role}, not a {role}")
-        return RoleView(self, slot, driver, owner)
+        return RoleView(self, slot, driver, owner, wanted.interface)
 
     @contextmanager
     def claimed(self, slots, owner):
