@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     bench_options(lst)
     lst.add_argument("--json", action="store_true")
 
+    gui = sub.add_parser("gui", help="the bench GUI")
+    bench_options(gui)
+    gui.add_argument("--sample", help="sample preset or YAML file (simulated bench)")
+    gui.add_argument("--out", type=Path, help="data directory (default: the config's data_dir)")
+    gui.add_argument("--time-scale", type=float, help="simulated bench: wall time per simulated second")
+
     analyze = sub.add_parser("analyze", help="re-analyze a stored run, or find a threshold in a table")
     analyze.add_argument("target", help="RUN.h5, or 'threshold' followed by a CSV file")
     analyze.add_argument("table", nargs="?", type=Path, help="CSV file (with 'threshold')")
@@ -269,9 +275,21 @@ def _analyze_table(args) -> int:
     return 0
 
 
+def cmd_gui(args) -> int:
+    from .bench import Bench
+    from .gui.app import run
+
+    config = _config(args)
+    with Bench.open(config, sample=args.sample if config.backend == "sim" else None,
+                    time_scale=args.time_scale) as bench:
+        if config.backend != "sim" and args.sample:
+            bench.mount_sample(args.sample)
+        return run(bench, args.out)
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"run": cmd_run, "list": cmd_list, "analyze": cmd_analyze}
+    commands = {"run": cmd_run, "list": cmd_list, "analyze": cmd_analyze, "gui": cmd_gui}
     try:
         return commands[args.command](args)
     except UsageError as exc:

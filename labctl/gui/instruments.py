@@ -60,49 +60,56 @@ class InstrumentPanel(QtWidgets.QScrollArea):
         super().__init__(parent)
         self.bench, self.commander = bench, commander
         self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
         body = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(body)
-        self.values: dict[str, dict] = {}
         self.identity: dict[str, QtWidgets.QLabel] = {}
+        self.forms: dict[str, QtWidgets.QFormLayout] = {}
+        self.values: dict[str, dict] = {}
         self.inputs: dict[tuple, QtWidgets.QLineEdit] = {}
         for slot, spec in bench.config.instruments.items():
-            if slot not in bench.drivers:
-                continue
-            box = QtWidgets.QGroupBox(f"{slot} — {spec.model}")
-            grid = QtWidgets.QGridLayout(box)
-            ident = QtWidgets.QLabel(spec.resource)
-            ident.setStyleSheet("color: #555;")
-            ident.setWordWrap(True)
-            self.identity[slot] = ident
-            grid.addWidget(ident, 0, 0, 1, 3)
-            self.values[slot] = {}
-            row = 1
-            for role, controls in CONTROLS.items():
-                if not isinstance(bench.drivers[slot], ROLES[role]):
-                    continue
-                for label, method, unit_in, unit_out in controls:
-                    if unit_in is None:
-                        button = QtWidgets.QPushButton(label)
-                        button.clicked.connect(lambda _, s=slot, m=method: self.commander.send(s, m))
-                        grid.addWidget(button, row, 0, 1, 3)
-                    else:
-                        edit = QtWidgets.QLineEdit()
-                        edit.setPlaceholderText(f"{label} ({units.pretty(unit_in)})" if unit_in else label)
-                        edit.setObjectName(f"{slot}:{method}")
-                        self.inputs[(slot, method)] = edit
-                        go = QtWidgets.QPushButton("Set")
-                        go.clicked.connect(lambda _, s=slot, m=method, e=edit, ui=unit_in, uo=unit_out:
-                                           self._set(s, m, e, ui, uo))
-                        grid.addWidget(QtWidgets.QLabel(label), row, 0)
-                        grid.addWidget(edit, row, 1)
-                        grid.addWidget(go, row, 2)
-                    row += 1
-            self.readings_row = row
-            layout.addWidget(box)
-            box.setProperty("grid", grid)
-            self.values[slot]["__grid__"] = grid
+            if slot in bench.drivers:
+                layout.addWidget(self._box(slot, spec))
         layout.addStretch(1)
         self.setWidget(body)
+
+    def _box(self, slot, spec):
+        box = QtWidgets.QGroupBox(slot)
+        column = QtWidgets.QVBoxLayout(box)
+        ident = QtWidgets.QLabel(f"{spec.model} — {spec.resource}")
+        ident.setStyleSheet("color: #555;")
+        ident.setWordWrap(True)
+        ident.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred)
+        self.identity[slot] = ident
+        column.addWidget(ident)
+        actions = QtWidgets.QHBoxLayout()
+        form = QtWidgets.QFormLayout()
+        for role, controls in CONTROLS.items():
+            if not isinstance(self.bench.drivers[slot], ROLES[role]):
+                continue
+            for label, method, unit_in, unit_out in controls:
+                if unit_in is None:
+                    button = QtWidgets.QPushButton(label)
+                    button.setObjectName(f"{slot}:{method}")
+                    button.clicked.connect(lambda _, s=slot, m=method: self.commander.send(s, m))
+                    actions.addWidget(button)
+                    continue
+                edit = QtWidgets.QLineEdit()
+                edit.setPlaceholderText(units.pretty(unit_in) or "0…1")
+                edit.setObjectName(f"{slot}:{method}")
+                self.inputs[(slot, method)] = edit
+                go = QtWidgets.QPushButton("Set")
+                go.clicked.connect(lambda _, s=slot, m=method, e=edit, ui=unit_in, uo=unit_out:
+                                   self._set(s, m, e, ui, uo))
+                row = QtWidgets.QHBoxLayout()
+                row.addWidget(edit, 1)
+                row.addWidget(go)
+                form.addRow(label, row)
+        column.addLayout(actions)
+        column.addLayout(form)
+        self.forms[slot] = form
+        self.values[slot] = {}
+        return box
 
     def _set(self, slot, method, edit, unit_in, unit_out):
         try:
@@ -116,20 +123,16 @@ class InstrumentPanel(QtWidgets.QScrollArea):
     def set_identities(self, snapshot: dict) -> None:
         for slot, info in snapshot.items():
             if slot in self.identity:
-                self.identity[slot].setText(f"{info['identity']}\n{info['resource']}")
+                self.identity[slot].setText(f"{info['identity']}\n{info['model']} — {info['resource']}")
 
     def update_readings(self, values: dict) -> None:
         for slot, readings in values.items():
-            entry = self.values.get(slot)
-            if entry is None:
+            if slot not in self.values:
                 continue
-            grid = entry["__grid__"]
             for label, (value, unit) in readings.items():
-                if label not in entry:
-                    widget = QtWidgets.QLabel()
-                    row = grid.rowCount()
-                    grid.addWidget(QtWidgets.QLabel(label), row, 0)
-                    grid.addWidget(widget, row, 1, 1, 2)
-                    entry[label] = widget
+                widget = self.values[slot].get(label)
+                if widget is None:
+                    widget = self.values[slot][label] = QtWidgets.QLabel()
+                    self.forms[slot].addRow(label, widget)
                 text = f"{value:.4g}" if isinstance(value, float) else str(value)
-                entry[label].setText(f"{text} {units.pretty(unit)}".strip())
+                widget.setText(f"{text} {units.pretty(unit)}".strip())

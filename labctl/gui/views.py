@@ -161,6 +161,7 @@ class LightInOutView(View):
         item.showAxis("right")
         item.scene().addItem(self.right)
         item.getAxis("right").linkToView(self.right)
+        item.getAxis("right").setLogMode(False, False)   # linear linewidth axis on a log-log plot
         self.right.setXLink(item)
         item.vb.sigResized.connect(lambda: self.right.setGeometry(item.vb.sceneBoundingRect()))
         self.fwhm = pg.PlotDataItem(pen=pg.mkPen(PALETTE[2], width=1.5), symbol="t",
