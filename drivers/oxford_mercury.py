@@ -5,7 +5,7 @@ commands: ``READ``/``SET`` verbs on nouns such as ``DEV:MB1.T1:TEMP:LOOP:TSET``,
 command answered with a ``STAT`` line; "Invalid responses": ``INVALID``, ``NOT_FOUND``,
 ``N/A``, ``DENIED``). LF terminated; Ethernet socket port 7020. A ``SET`` reply echoes
 the value and ends in ``VALID`` or ``INVALID``; the driver reads it after every setting
-and raises on anything but ``VALID``.
+and raises on anything but ``VALID``, and on any reply that is a refusal.
 
 Wraps pymeasure's ``MercuryiTC`` (its motherboard sensor MB1.T1 with the control loop, and
 heater MB0.H1), adding the refusal checks its channels leave out.
@@ -51,16 +51,18 @@ class MercuryITC(Settling, MercuryiTC, TemperatureController):
         super().__init__(adapter, name, **kwargs)
 
     # -- errors ---------------------------------------------------------------------
-    def ask(self, command, query_delay=None):
-        reply = super().ask(command, query_delay)
+    def read(self, **kwargs) -> str:
+        """Every reply, channels' included, passes here: raise on a refusal (the reply
+        echoes the command up to what the iTC could not accept)."""
+        reply = super().read(**kwargs)
         if reply.strip().rpartition(":")[2] in REFUSALS:
-            raise DeviceError(f"Mercury iTC cannot answer {command!r}: {reply.strip()}")
+            raise DeviceError(f"Mercury iTC refused: {reply.strip()}")
         return reply
 
     def check_set_errors(self):
         reply = self.read().strip()
         if not reply.endswith(":VALID"):
-            raise DeviceError(f"Mercury iTC refused the setting: {reply}")
+            raise DeviceError(f"Mercury iTC did not confirm the setting: {reply}")
         return []
 
     @property

@@ -29,6 +29,7 @@ import math
 from .twin import Twin
 
 STEP = 1.0        # s, longest integration step
+RESOLUTION = 1e-3  # K, setpoint steps below this are not ramped (the replies' resolution)
 
 
 class Loop:
@@ -62,7 +63,7 @@ class Loop:
     def set_target(self, kelvin: float) -> None:
         """New setpoint: ramp to it from the present setpoint, or jump."""
         self.target = float(kelvin)
-        if not self._ramps():
+        if not self._ramps() or abs(self.target - self.setpoint) < RESOLUTION:
             self.setpoint = self.target
 
     def set_ramp(self, enabled: bool, rate: float) -> None:
@@ -78,7 +79,10 @@ class Loop:
         if self.ramping:
             step = self.rate / 60.0 * dt
             gap = self.target - self.setpoint
-            self.setpoint = self.target if abs(gap) <= step else self.setpoint + math.copysign(step, gap)
+            if abs(gap) < step + RESOLUTION:
+                self.setpoint = self.target
+            else:
+                self.setpoint += math.copysign(step, gap)
 
 
 class Stage:

@@ -62,8 +62,8 @@ class LakeShore336Twin(CryostatTwin):
         self.esr = PON
         self._refused = False
         self.put("setpoint_1", self.initial_setpoint)
-        self.put("ramp_1", f"1,{number(self.options['ramp_rate'])}" if "ramp_rate" in self.options
-                 else self.get("ramp_1"))
+        if "ramp_rate" in self.options:
+            self.put("ramp_1", f"1,{number(float(self.options['ramp_rate']))}")
         self.put("range_1", 3 if self.options.get("regulating") else 0)
         for prop in device._properties:
             self._apply(prop, self.get(prop))
