@@ -48,8 +48,12 @@ class LakeShore336Twin(CryostatTwin):
 
     definition = "lakeshore_336.yaml"
 
+    @property
+    def model(self) -> str:
+        """The driver model configured for this twin's slot."""
+        return next(s["model"] for s in self.sim.instruments if s["slot"] == self.slot)
+
     def resources(self, resource):
-        self.model = next(s["model"] for s in self.sim.instruments if s["slot"] == self.slot)
         return {DEVICES[self.model]: resource}
 
     def attach(self, name, device):
