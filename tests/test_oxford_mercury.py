@@ -25,6 +25,11 @@ def itc(**options):
     return sim, sim.twins["TemperatureController"], MercuryITC(RESOURCE, visa_library=sim.library)
 
 
+def reading(noun, value):
+    """A READ command and the Mercury's reply."""
+    return f"READ:{noun}", f"STAT:{noun}:{value}"
+
+
 def setting(noun, value, verdict="VALID"):
     """A SET command and the Mercury's echo of it."""
     return f"SET:{noun}:{value}", f"STAT:SET:{noun}:{value}:{verdict}"
@@ -42,7 +47,7 @@ def test_protocol_invalid_replies_raise():
         with pytest.raises(DeviceError, match="refused: .*TSET:100:INVALID"):
             mercury.set_setpoint(100)
     with expected_protocol(MercuryITC, [
-        ("READ:DEV:MB1.T1:TEMP:SIG:TEMP", "STAT:DEV:MB1.T1:TEMP:SIG:TEMP:NOT_FOUND"),
+        reading("DEV:MB1.T1:TEMP:SIG:TEMP", "NOT_FOUND"),
     ]) as mercury:
         with pytest.raises(DeviceError, match="refused: .*SIG:TEMP:NOT_FOUND"):
             mercury.temperature
@@ -52,9 +57,8 @@ def test_protocol_ramp_and_readings():
     with expected_protocol(MercuryITC, [
         setting(f"{LOOP}:RSET", 2.5), setting(f"{LOOP}:RENA", "ON"),
         setting(f"{LOOP}:RENA", "OFF"),
-        ("READ:DEV:MB1.T1:TEMP:SIG:TEMP", "STAT:DEV:MB1.T1:TEMP:SIG:TEMP:330.0725K"),
-        (f"READ:{LOOP}:TSET", f"STAT:{LOOP}:TSET:61.0000K"),
-        (f"READ:{LOOP}:HSET", f"STAT:{LOOP}:HSET:12.5"),
+        reading("DEV:MB1.T1:TEMP:SIG:TEMP", "330.0725K"),
+        reading(f"{LOOP}:TSET", "61.0000K"), reading(f"{LOOP}:HSET", "12.5"),
         ("*IDN?", "IDN:OXFORD INSTRUMENTS:MERCURY ITC:232150255:2.6.04.000"),
     ]) as mercury:
         mercury.set_ramp_rate(2.5)
@@ -77,23 +81,21 @@ def test_bad_values_refused_before_any_byte():
 
 def test_protocol_safe_state_holds_a_ramp_at_the_present_temperature():
     with expected_protocol(MercuryITC, [
-        (f"READ:{LOOP}:ENAB", f"STAT:{LOOP}:ENAB:ON"), (f"READ:{LOOP}:RENA", f"STAT:{LOOP}:RENA:ON"),
-        ("READ:DEV:MB1.T1:TEMP:SIG:TEMP", "STAT:DEV:MB1.T1:TEMP:SIG:TEMP:242.3760K"),
+        reading(f"{LOOP}:ENAB", "ON"), reading(f"{LOOP}:RENA", "ON"),
+        reading("DEV:MB1.T1:TEMP:SIG:TEMP", "242.3760K"),
         setting(f"{LOOP}:TSET", 242.376), setting(f"{LOOP}:RENA", "OFF"),
     ]) as mercury:
         mercury.safe_state()
     with expected_protocol(MercuryITC, [
-        (f"READ:{LOOP}:ENAB", f"STAT:{LOOP}:ENAB:ON"), (f"READ:{LOOP}:RENA", f"STAT:{LOOP}:RENA:OFF"),
+        reading(f"{LOOP}:ENAB", "ON"), reading(f"{LOOP}:RENA", "OFF"),
     ]) as mercury:
         mercury.safe_state()                              # regulating: left alone
 
 
 def test_protocol_check_fault_reads_the_alarms():
-    with expected_protocol(MercuryITC, [("READ:SYS:ALRM", "STAT:SYS:ALRM:")]) as mercury:
+    with expected_protocol(MercuryITC, [reading("SYS:ALRM", "")]) as mercury:
         mercury.check_fault()
-    with expected_protocol(MercuryITC, [
-        ("READ:SYS:ALRM", "STAT:SYS:ALRM:MB1.T1\tOpen circuit;"),
-    ]) as mercury:
+    with expected_protocol(MercuryITC, [reading("SYS:ALRM", "MB1.T1\tOpen circuit;")]) as mercury:
         with pytest.raises(DeviceError, match="MB1.T1\tOpen circuit"):
             mercury.check_fault()
 
@@ -103,8 +105,8 @@ def test_twin_through_plain_pyvisa():
     sim = sim_of(("TemperatureController", "oxford-mercury-itc", RESOURCE, {"regulating": True}))
     itc = generic_client(sim, RESOURCE, **LF)
     assert itc.query("*IDN?").startswith("IDN:OXFORD INSTRUMENTS:MERCURY ITC:")
-    reading = itc.query("READ:DEV:MB1.T1:TEMP:SIG:TEMP")
-    assert re.fullmatch(r"STAT:DEV:MB1\.T1:TEMP:SIG:TEMP:29[45]\.\d{4}K", reading)
+    line = itc.query("READ:DEV:MB1.T1:TEMP:SIG:TEMP")
+    assert re.fullmatch(r"STAT:DEV:MB1\.T1:TEMP:SIG:TEMP:29[45]\.\d{4}K", line)
     assert itc.query("READ:DEV:MB0.H1:HTR:PMAX") == "STAT:DEV:MB0.H1:HTR:PMAX:64.0000"
     # 43.725 W hold 295 K: the heater voltage is sqrt(P R), HSET its share of VLIM (40 V)
     assert itc.query("READ:DEV:MB0.H1:HTR:SIG:POWR") == "STAT:DEV:MB0.H1:HTR:SIG:POWR:43.7250W"
