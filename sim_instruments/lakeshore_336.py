@@ -48,11 +48,6 @@ class LakeShore336Twin(CryostatTwin):
 
     definition = "lakeshore_336.yaml"
 
-    @property
-    def model(self) -> str:
-        """The driver model configured for this twin's slot."""
-        return next(s["model"] for s in self.sim.instruments if s["slot"] == self.slot)
-
     def resources(self, resource):
         return {DEVICES[self.model]: resource}
 

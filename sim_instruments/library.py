@@ -188,7 +188,7 @@ class SimBench:
         self.library.sessions.clear()
         self.twins = {}
         for spec in self.instruments:
-            twin = twin_class(spec["model"])(self, spec["slot"], spec.get("options"))
+            twin = twin_class(spec["model"])(self, spec["slot"], spec.get("options"), spec["model"])
             loader = _loader(twin.definition)
             definitions = loader.data["devices"]
             for name, resource in twin.resources(spec["resource"]).items():

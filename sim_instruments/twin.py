@@ -107,8 +107,8 @@ class Twin:
                     computed_[attr._computed] = attr
         cls._commands, cls._computed = commands, computed_
 
-    def __init__(self, sim, slot: str, options: dict):
-        self.sim, self.slot, self.options = sim, slot, dict(options or {})
+    def __init__(self, sim, slot: str, options: dict, model: str = ""):
+        self.sim, self.slot, self.model, self.options = sim, slot, model, dict(options or {})
         self.clock, self.rng = sim.clock, sim.rng
         self.device = None          # set by the library when the device is attached
         #: Extreme values received per setting: {name: (min, max)} (safety tests).
