@@ -1,0 +1,71 @@
+"""Base of the twins of SCPI instruments that report errors through ``SYST:ERR?``.
+
+pyvisa-sim queues one generic entry (the YAML's ``command_error``) for every command it
+cannot execute. A SCPI instrument says why instead; this base replaces the generic entry
+of a refused setting with the standard SCPI error (IEEE 488.2 / SCPI-99 §21.8):
+
+* ``-104,"Data type error"``: text where a number is expected;
+* ``-222,"Data out of range"``: a number outside the instrument's range;
+* ``-224,"Illegal parameter value"``: a word the instrument does not know;
+* whatever a ``Conflict`` raised by ``check_setting`` carries (``-221,"Settings conflict"``
+  and its kind: a setting that is valid alone but not together with the others).
+
+Character parameters are accepted in long and short form, as SCPI requires
+(``BURS:MODE TRIGGERED`` is ``BURS:MODE TRIG``).
+"""
+
+from pyvisa_sim.devices import Device
+
+from .twin import Twin, command, scpi_short_form
+
+DATA_TYPE = '-104,"Data type error"'
+OUT_OF_RANGE = '-222,"Data out of range"'
+ILLEGAL_VALUE = '-224,"Illegal parameter value"'
+
+
+class Conflict(ValueError):
+    """A setting the instrument refuses in its present state, with its error-queue entry."""
+
+    def __init__(self, entry: str):
+        super().__init__(entry)
+        self.entry = entry
+
+
+class ScpiTwin(Twin):
+    """A SCPI instrument with a ``SYST:ERR?`` queue (declared in its YAML)."""
+
+    scpi = True
+    _refusal = None
+
+    def execute(self, message: bytes):
+        """Execute ``message`` (short form) through the YAML; None if it is not accepted.
+        A refused setting is reported when the original message falls through."""
+        return Device._match(self.device, message)
+
+    @command(rb"([A-Z][A-Z0-9:]*) ([A-Za-z]{5,})")
+    def long_form_parameter(self, match):
+        """A character parameter in long form: execute it in short form."""
+        return self.execute(match[1] + b" " + scpi_short_form(match[2]))
+
+    def refused(self, name, value, error):
+        if isinstance(error, Conflict):
+            self._refusal = error.entry
+            return
+        specs = self.device._properties[name].specs
+        if specs is not None and specs.type is str:
+            self._refusal = ILLEGAL_VALUE
+            return
+        try:
+            float(value)
+        except ValueError:
+            self._refusal = DATA_TYPE
+        else:
+            self._refusal = OUT_OF_RANGE
+
+    def on_command_error(self, error_key):
+        refusal, self._refusal = self._refusal, None
+        if refusal is None:
+            return
+        for queue in self.device._error_queues.values():
+            if queue._queue:
+                queue._queue[-1] = refusal.encode()
