@@ -14,6 +14,8 @@ Character parameters are accepted in long and short form, as SCPI requires
 (``BURS:MODE TRIGGERED`` is ``BURS:MODE TRIG``).
 """
 
+import re
+
 from pyvisa_sim.devices import Device
 
 from .twin import Twin, command, scpi_short_form
@@ -21,6 +23,8 @@ from .twin import Twin, command, scpi_short_form
 DATA_TYPE = '-104,"Data type error"'
 OUT_OF_RANGE = '-222,"Data out of range"'
 ILLEGAL_VALUE = '-224,"Illegal parameter value"'
+#: A header and one character parameter longer than a short form (``CHANnel1``).
+LONG_PARAMETER = re.compile(rb"([A-Z][A-Z0-9:]*) ([A-Za-z]{5,}[0-9]*)")
 
 
 class Conflict(ValueError):
@@ -38,14 +42,18 @@ class ScpiTwin(Twin):
     _refusal = None
 
     def execute(self, message: bytes):
-        """Execute ``message`` (short form) through the YAML; None if it is not accepted.
-        A refused setting is reported when the original message falls through."""
+        """Execute ``message`` through the YAML, a character parameter in short form;
+        None if it is not accepted (a refusal is reported when the original message
+        falls through to the YAML)."""
+        found = LONG_PARAMETER.fullmatch(message)
+        if found:
+            message = found[1] + b" " + scpi_short_form(found[2])
         return Device._match(self.device, message)
 
-    @command(rb"([A-Z][A-Z0-9:]*) ([A-Za-z]{5,})")
+    @command(LONG_PARAMETER.pattern)
     def long_form_parameter(self, match):
-        """A character parameter in long form: execute it in short form."""
-        return self.execute(match[1] + b" " + scpi_short_form(match[2]))
+        """A character parameter in long form (``TIM:REF CENTer``)."""
+        return self.execute(match[0])
 
     def refused(self, name, value, error):
         if isinstance(error, Conflict):
