@@ -137,7 +137,9 @@ class InfiniiVision(KeysightDSOX1102G, Oscilloscope):
         self.write(query)
         head = self.read_bytes(2)
         if head[:1] != b"#" or not head[1:2].isdigit() or head[1:2] == b"0":
-            raise DeviceError(f"expected a definite-length block after {query}, got {head!r}")
+            rest = self.read()               # the rest of the reply: keep the line in step
+            raise DeviceError(f"expected a definite-length block after {query}, "
+                              f"got {(head.decode('latin-1') + rest)[:40]!r}")
         length = int(self.read_bytes(int(head[1:2])))
         data = self.read_bytes(length) if length else b""
         self.read_bytes(1)                   # the message terminator after the block

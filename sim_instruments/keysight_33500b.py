@@ -117,6 +117,11 @@ class Keysight33500BTwin(ScpiTwin):
             self.put("low", self.get("low") * scale)
 
     # -- commands YAML cannot express ---------------------------------------------
+    @command(rb"SOUR1?:(.+)")
+    def source_node(self, match):
+        """``[SOURce[1]:]``: channel 1 is the default source."""
+        return self.execute(match[1])
+
     @command(rb"(OUTP|BURS:STAT) (ON|OFF)")
     def boolean_word(self, match):
         return self.execute(match[1] + (b" 1" if match[2] == b"ON" else b" 0"))

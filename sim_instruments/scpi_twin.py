@@ -42,12 +42,18 @@ class ScpiTwin(Twin):
     _refusal = None
 
     def execute(self, message: bytes):
-        """Execute ``message`` through the YAML, a character parameter in short form;
-        None if it is not accepted (a refusal is reported when the original message
-        falls through to the YAML)."""
+        """Execute another form of a message (short form, its character parameter in
+        any form) through the handlers and the YAML. None if it is not accepted: the
+        refusal is reported when the original message falls through to the YAML."""
         found = LONG_PARAMETER.fullmatch(message)
         if found:
             message = found[1] + b" " + scpi_short_form(found[2])
+        for pattern, handler in self._commands:
+            match = pattern.fullmatch(message)
+            if match:
+                reply = handler(self, match)
+                if reply is not None:
+                    return reply
         return Device._match(self.device, message)
 
     @command(LONG_PARAMETER.pattern)
