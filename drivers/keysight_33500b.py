@@ -28,8 +28,8 @@ EDGE_SPAN = 1.6               # an edge takes 1.6 × its (10-90 %) time
 class Keysight33500B(Agilent33500, PulseGenerator):
     """Pulses on channel 1.
 
-    ``load``: the load the levels are declared into, ohms or ``"INF"`` (a device drawn
-    from a high-impedance point of view: the levels are open-circuit voltages);
+    ``load``: the load the levels are declared into, ohms, or ``"INF"`` for a device far
+    from 50 Ω (the levels are then open-circuit voltages);
     ``edge_time``: edge time of the pulses (10-90 %), s; ``max_frequency``: the model's
     pulse limit (30 MHz for the 33521B/22B, 20 MHz for the 33509B...12B), Hz.
     """
@@ -57,15 +57,17 @@ class Keysight33500B(Agilent33500, PulseGenerator):
     # -- pulses -------------------------------------------------------------------
     def _check_pulse(self, amplitude, width, period):
         if not self.min_amplitude <= amplitude <= self.max_level:
+            into = "high impedance" if self.load == "INF" else f"{self.load:g} Ω"
             raise ValueError(f"pulse amplitude {amplitude:g} V is outside what the 33500B gives "
-                             f"into {self.load} Ω: [{self.min_amplitude:g}, {self.max_level:g}] V")
+                             f"into {into}: [{self.min_amplitude:g}, {self.max_level:g}] V")
         if not self.min_period <= period <= 1e6:
             raise ValueError(f"pulse period {period:g} s is outside [{self.min_period:g}, 1e+06] s")
         shortest = max(MIN_WIDTH, EDGE_SPAN * self.edge_time)
         longest = period - shortest
         if not shortest <= width <= longest:
             raise ValueError(f"pulse width {width:g} s does not fit the period {period:g} s with "
-                             f"{self.edge_time:g} s edges: it must be in [{shortest:g}, {longest:g}] s")
+                             f"{self.edge_time:g} s edges: it must be in "
+                             f"[{shortest:g}, {longest:g}] s")
 
     def set_pulse(self, amplitude: float, width: float, period: float) -> None:
         """Pulses from 0 V to ``amplitude`` V, ``width`` s long, every ``period`` s.
@@ -134,8 +136,10 @@ class Keysight33500B(Agilent33500, PulseGenerator):
                 f"{int(code)},{','.join(text)}" for code, *text in errors))
 
     def settings(self) -> dict:
+        load = self.output_load
         return {"function": self.shape, "period_s": self.pulse_period,
                 "width_s": self.pulse_width, "edge_time_s": self.pulse_transition,
                 "high_V": self.voltage_high, "low_V": self.voltage_low,
-                "load": "INF" if self.output_load >= 9.9e37 else self.output_load, "output": self.output, "burst": self.burst_state,
-                "burst_count": int(self.burst_ncycles), "trigger_source": self.trigger_source}
+                "load": "INF" if load >= 9.9e37 else load, "output": self.output,
+                "burst": self.burst_state, "burst_count": int(self.burst_ncycles),
+                "trigger_source": self.trigger_source}

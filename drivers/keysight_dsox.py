@@ -98,7 +98,8 @@ class InfiniiVision(KeysightDSOX1102G, Oscilloscope):
         if not low <= seconds_per_division <= high:
             raise ValueError(f"horizontal scale {seconds_per_division:g} s/div is outside "
                              f"[{low:g}, {high:g}] s/div")
-        bottom, top = (-4 - self.zero_at) * volts_per_division, (4 - self.zero_at) * volts_per_division
+        bottom = (-4 - self.zero_at) * volts_per_division        # 8 divisions on screen
+        top = (4 - self.zero_at) * volts_per_division
         if not bottom <= trigger_level <= top:
             raise ValueError(f"trigger level {trigger_level:g} V is off the screen "
                              f"[{bottom:g}, {top:g}] V")

@@ -100,11 +100,11 @@ class BNC575Twin(Twin):
         if header == "*TRG" and not query:
             return self.software_trigger()
         was_running = self.get("running")
-        reply = Device._match(self.device, (header + ("?" if query else "") +
-                                            (" " + parameter if parameter else "")).encode())
+        message = header + ("?" if query else "") + (" " + parameter if parameter else "")
+        reply = Device._match(self.device, message.encode())
         if reply is None:
-            return self.diagnose(CHANNEL.sub(lambda m: ":PULS{ch_id}" if m[1] != "0" else m[0], header),
-                                 query, parameter)
+            template = CHANNEL.sub(lambda m: m[0] if m[1] == "0" else ":PULS{ch_id}", header)
+            return self.diagnose(template, query, parameter)
         if self.get("running") and not was_running:
             self.started_at = self.clock.now()
         return reply.decode()

@@ -64,9 +64,9 @@ class Keysight33500BTwin(ScpiTwin):
     def _value(self, name):
         return self.device._properties[name]._value
 
-    def level_limits(self, load=None) -> tuple[float, float]:
+    def level_limits(self) -> tuple[float, float]:
         """(largest |level| V, smallest amplitude Vpp) into the declared load."""
-        fraction = load_fraction(load or self._value("load"))
+        fraction = load_fraction(self._value("load"))
         return OPEN_CIRCUIT_MAX * fraction, OPEN_CIRCUIT_MIN_PP * fraction
 
     @computed("frequency")
@@ -97,7 +97,7 @@ class Keysight33500BTwin(ScpiTwin):
             if levels["high"] - levels["low"] < min_pp:
                 raise Conflict(LEVEL_CONFLICT)
         elif name == "load":
-            if value != "INF":
+            if value.upper() != "INF":
                 try:
                     ohms = float(value)
                 except ValueError:
@@ -112,7 +112,9 @@ class Keysight33500BTwin(ScpiTwin):
         elif name == "load":
             # The declared load only changes what the display says: the physical output
             # stays, so the levels shown for the new load rescale.
-            scale = load_fraction(value) / load_fraction(self._previous_load)
+            load = "INF" if value.upper() == "INF" else value
+            self.put("load", load)
+            scale = load_fraction(load) / load_fraction(self._previous_load)
             self.put("high", self.get("high") * scale)
             self.put("low", self.get("low") * scale)
 

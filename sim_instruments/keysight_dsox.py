@@ -124,20 +124,22 @@ class InfiniiVisionTwin(ScpiTwin):
 
     def acquire(self) -> None:
         """Take one record now (none in NORMAL sweep without a trigger)."""
-        span = DIVISIONS * self.get("time_scale")
-        self.sleep(span)
+        self.sleep(DIVISIONS * self.get("time_scale"))
         scene = self.scene()
         start = self.trigger_alignment(scene)
         if start is None:
             if self.get("trigger_sweep") == "NORM":
                 return
             start = -self.rng.uniform(0.0, scene.period)
-        before = REFERENCE_DIVISIONS[self.get("time_reference")] * self.get("time_scale")
-        self.record = Record(
-            scene, start, self.get("time_position") - before, span,
-            {ch: self.get(f"ch{ch}_scale") for ch in CHANNELS},
-            {ch: self.get(f"ch{ch}_offset") for ch in CHANNELS},
-            int(self.rng.integers(2**31)))
+        self.record = self.frame(scene, start, int(self.rng.integers(2**31)))
+
+    def frame(self, scene=None, start=0.0, seed=0) -> Record:
+        """A record with the present timebase and channel settings."""
+        scale = self.get("time_scale")
+        before = REFERENCE_DIVISIONS[self.get("time_reference")] * scale
+        return Record(scene or Scene(), start, self.get("time_position") - before,
+                      DIVISIONS * scale, {ch: self.get(f"ch{ch}_scale") for ch in CHANNELS},
+                      {ch: self.get(f"ch{ch}_offset") for ch in CHANNELS}, seed)
 
     def scene(self) -> Scene:
         """The drive the generator applies now and the current it makes flow."""
@@ -179,7 +181,8 @@ class InfiniiVisionTwin(ScpiTwin):
         if top == 0 or not 0.0 < self.get("trigger_level") / top < 1.0:
             return None
         order = np.argsort(ramp_fraction)
-        crossed = np.interp(self.get("trigger_level") / top, seen[order] / top, ramp_fraction[order])
+        crossed = np.interp(self.get("trigger_level") / top, seen[order] / top,
+                            ramp_fraction[order])
         leading = (self.get("trigger_slope") != "NEG") == (scene.amplitude > 0)
         if leading:
             return -crossed * scene.ramp
@@ -202,30 +205,24 @@ class InfiniiVisionTwin(ScpiTwin):
         rng = np.random.default_rng((record.seed, channel, points))
         return signal + rng.normal(0.0, self.noise * record.scale[channel], points)
 
-    def transfer_record(self):
-        if self.running:
-            self.acquire()
-        return self.record
-
     @computed("preamble")
     def preamble(self):
+        """The 10 fields describing what ``:WAV:DATA?`` sends now."""
         fmt, points = self.get("waveform_format"), self.get("waveform_points")
         channel = int(self.get("waveform_source")[-1])
-        record = self.record if not self.running and self.record is not None else None
-        span = record.span if record else DIVISIONS * self.get("time_scale")
-        x_origin = record.x_origin if record else \
-            self.get("time_position") - REFERENCE_DIVISIONS[self.get("time_reference")] * self.get("time_scale")
-        scale = record.scale[channel] if record else self.get(f"ch{channel}_scale")
-        offset = record.offset[channel] if record else self.get(f"ch{channel}_offset")
-        per_div, centre, _ = CODES.get(fmt, (1, 0, 0))
-        y_increment = scale / per_div if fmt in CODES else 0.0
-        y_reference = centre if fmt in CODES and self.get("waveform_unsigned") else 0
+        record = self.record if not self.running and self.record is not None else self.frame()
+        per_div, centre, _ = CODES.get(fmt, (None, 0, None))
+        y_increment = record.scale[channel] / per_div if per_div else 0.0
+        y_reference = centre if self.get("waveform_unsigned") else 0
         return (f"{FORMAT_CODE[fmt]},{TYPE_CODE[self.get('acquire_type')]},{points},1,"
-                f"{span / points:+.9E},{x_origin:+.9E},0,{y_increment:+.9E},{offset:+.9E},{y_reference}")
+                f"{record.span / points:+.9E},{record.x_origin:+.9E},0,"
+                f"{y_increment:+.9E},{record.offset[channel]:+.9E},{y_reference}")
 
     @command(rb"WAV:DATA\?")
     def data(self, match):
-        record = self.transfer_record()
+        if self.running:
+            self.acquire()
+        record = self.record
         if record is None:
             return b"#800000000"
         channel = int(self.get("waveform_source")[-1])
@@ -235,15 +232,12 @@ class InfiniiVisionTwin(ScpiTwin):
             payload = ",".join(f"{v:+.6E}" for v in volts).encode()
         else:
             per_div, centre, top = CODES[fmt]
-            codes = np.clip(np.rint((volts - record.offset[channel]) / record.scale[channel] * per_div)
-                            + centre, 1, top).astype(np.int64)
+            codes = np.rint((volts - record.offset[channel]) / record.scale[channel] * per_div)
+            codes = np.clip(codes + centre, 1, top).astype(np.int64)
             signed = not self.get("waveform_unsigned")
-            if fmt == "BYTE":
-                payload = (codes - centre).astype("i1").tobytes() if signed else codes.astype("u1").tobytes()
-            else:
-                order = ">" if self.get("waveform_byte_order") == "MSBF" else "<"
-                payload = (codes - centre).astype(order + "i2").tobytes() if signed \
-                    else codes.astype(order + "u2").tobytes()
+            order = ">" if self.get("waveform_byte_order") == "MSBF" else "<"
+            dtype = order + ("i" if signed else "u") + ("1" if fmt == "BYTE" else "2")
+            payload = (codes - centre if signed else codes).astype(dtype).tobytes()
         return f"#8{len(payload):08d}".encode() + payload
 
     def safe_state_reached(self) -> bool:
