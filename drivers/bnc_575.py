@@ -1,8 +1,8 @@
 """Berkeley Nucleonics BNC 575 digital delay / pulse generator driving a device.
 
-Command set: *Model 575 Pulse/Delay Generator Operating Manual*, "Programming" (SCPI-like,
-shared by the BNC 577 and Quantum Composers 9520; also the labscript and qcsapphire
-drivers): ``:PULSE0:...`` is the system (T0: run state, period, mode, burst count,
+Command set: the BNC 525/577 operating manuals, "Programming" ("Error Codes"), whose
+SCPI-like syntax the 575 shares with the Quantum Composers 9520 (also the labscript and
+qcsapphire drivers): ``:PULSE0:...`` is the system (T0: run state, period, mode, burst count,
 trigger), ``:PULSEn:...`` channel n = 1..4 (A..D: state, width, delay, polarity, output
 mode TTL or ADJ with ``:OUTP:AMPL`` 2-20 V). RS-232 at 38 400 baud, CR LF; USB and LAN
 carry the same lines. Every set command is answered ``ok`` and every error ``?n``

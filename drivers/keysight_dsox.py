@@ -2,12 +2,13 @@
 
 Subclasses pymeasure's ``KeysightDSOX1102G`` (channel, timebase, acquisition and
 waveform-setup commands) and adds the edge trigger and the binary waveform transfer.
-Command set: *InfiniiVision 1000 X-Series Oscilloscopes Programmer's Guide*: ``:CHANnel<n>:
-SCALe/OFFSet``, ``:TIMebase:SCALe``, ``:TRIGger[:EDGE]:SOURce/LEVel/SLOPe``, ``:TRIGger:
-SWEep``, ``:DIGitize``, ``:WAVeform:SOURce/FORMat/POINts/BYTeorder/UNSigned``,
-``:WAVeform:PREamble?`` (format, type, points, count, xincrement, xorigin, xreference,
-yincrement, yorigin, yreference) and ``:WAVeform:DATA?``, an IEEE 488.2 definite-length
-block ``#8nnnnnnnn<data><NL>``; errors through ``:SYSTem:ERRor?``. USB-TMC or LAN, LF.
+Command set: *InfiniiVision X-Series Oscilloscopes Programmer's Guides* (1000 X to
+4000 X): ``:CHANnel<n>:SCALe/OFFSet``, ``:TIMebase:SCALe``,
+``:TRIGger[:EDGE]:SOURce/LEVel/SLOPe``, ``:TRIGger:SWEep``, ``:DIGitize``,
+``:WAVeform:SOURce/FORMat/POINts/BYTeorder/UNSigned``, ``:WAVeform:PREamble?`` (format,
+type, points, count, xincrement, xorigin, xreference, yincrement, yorigin, yreference) and
+``:WAVeform:DATA?``, an IEEE 488.2 definite-length block ``#8nnnnnnnn<data><NL>``; errors
+through ``:SYSTem:ERRor?``. USB-TMC or LAN, LF terminated.
 
 The block is read by its announced length, never up to a termination character: BYTE
 and WORD data contain 0x0A bytes.
