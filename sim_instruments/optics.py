@@ -18,7 +18,8 @@ RotationStage (analyzer)    ``position() -> float`` (deg)
 LinearStage (knife edge)    ``position() -> float`` (mm of stripe left uncovered)
 TemperatureController       ``sample_temperature() -> float`` (K)
 SourceMeter                 ``terminal_voltage() -> float | None`` (V; None: output off)
-PulseGenerator              ``pulse_drive() -> PulseDrive | None`` (None: output off)
+PulseGenerator              ``pulse_drive() -> PulseDrive | None`` (None: output off),
+                            optionally ``edge_time() -> float`` (s)
 ==========================  ==============================================================
 """
 
