@@ -4,6 +4,8 @@ from .keithley_smu import ScpiSourceMeterTwin, sense_function, short_word
 from .twin import SILENT, command
 
 NOT_MEASURED = 9.91e37          # an element whose function is off (NAN)
+FUNCTIONS = {"VOLT:DC", "CURR:DC", "RES"}
+ELEMENTS = {"VOLT", "CURR", "RES", "TIME", "STAT"}
 #: Status word bits of the 2400 (User's Manual, ":FORMat:ELEMents", STATus element).
 OVERFLOW_BIT, FRONT_TERMINALS_BIT, COMPLIANCE_BIT = 1, 4, 8
 
@@ -19,10 +21,10 @@ class Keithley2400Twin(ScpiSourceMeterTwin):
 
     def check_setting(self, name, value):
         if name == "sense_functions":
-            if not {sense_function(f) for f in value.split(",")} <= {"VOLT:DC", "CURR:DC", "RES"}:
+            if not {sense_function(f) for f in value.split(",")} <= FUNCTIONS:
                 raise ValueError(f"unknown sense function in {value}")
         elif name == "elements":
-            if not {short_word(e) for e in value.split(",")} <= {"VOLT", "CURR", "RES", "TIME", "STAT"}:
+            if not {short_word(e) for e in value.split(",")} <= ELEMENTS:
                 raise ValueError(f"unknown element in {value}")
 
     def after_setting(self, name, value):
@@ -51,5 +53,6 @@ class Keithley2400Twin(ScpiSourceMeterTwin):
         if point.compliance:
             status |= COMPLIANCE_BIT
         ohms = volts / amps if "RES" in functions and amps not in (0, NOT_MEASURED) else NOT_MEASURED
-        values = {"VOLT": volts, "CURR": amps, "RES": ohms, "TIME": self.clock.now(), "STAT": status}
+        values = {"VOLT": volts, "CURR": amps, "RES": ohms, "TIME": self.clock.now(),
+                  "STAT": status}
         return ",".join(f"{values[e]:+.6E}" for e in self.get("elements").split(","))

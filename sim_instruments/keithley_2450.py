@@ -1,5 +1,6 @@
 """Twin of the Keithley 2450 SourceMeter (SCPI command set): readings from the sample."""
 
+import datetime
 import re
 
 from .keithley_smu import ScpiSourceMeterTwin, sense_function, short_word
@@ -8,6 +9,8 @@ from .twin import SILENT, command
 _READ = re.compile(r"""\s*(?:["'](\w+)["']\s*(?:,(.*))?)?""", re.DOTALL)
 BUFFERS = ("defbuffer1", "defbuffer2")
 UNITS = {"VOLT": "Volt DC", "CURR": "Amp DC"}
+#: The instrument clock at simulated time 0 (time stamps of the event log).
+EPOCH = datetime.datetime(2026, 1, 1)
 
 
 class Keithley2450Twin(ScpiSourceMeterTwin):
@@ -20,7 +23,9 @@ class Keithley2450Twin(ScpiSourceMeterTwin):
     OUT_OF_RANGE = (-222, "Parameter data out of range")
 
     def error_entry(self, code, message):
-        return f'{code},"{message};1;{self.stamp()}"'
+        when = EPOCH + datetime.timedelta(seconds=self.clock.now())
+        stamp = when.strftime("%Y/%m/%d %H:%M:%S.") + f"{when.microsecond // 1000:03d}"
+        return f'{code},"{message};1;{stamp}"'
 
     def check_setting(self, name, value):
         if name == "sense_function" and sense_function(value) not in ("VOLT:DC", "CURR:DC"):
@@ -35,9 +40,8 @@ class Keithley2450Twin(ScpiSourceMeterTwin):
     def read(self, match):
         """``:READ? ["<buffer>"[, <element>...]]``: measure, answer the chosen elements."""
         parsed = _READ.fullmatch(match[1].decode())
-        buffer, elements = (parsed[1], parsed[2]) if parsed else (None, None)
-        names = [short_word(e) for e in elements.split(",")] if elements else ["READ"]
-        if parsed is None or (buffer and buffer not in BUFFERS) \
+        names = [short_word(e) for e in parsed[2].split(",")] if parsed and parsed[2] else ["READ"]
+        if not parsed or parsed[1] not in (None, *BUFFERS) \
                 or not set(names) <= {"READ", "SOUR", "UNIT", "SOURUNIT"}:
             self.push_error(self.error_entry(-224, "Illegal parameter value"))
             return SILENT

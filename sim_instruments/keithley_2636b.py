@@ -6,12 +6,10 @@ arm layer emits ``ARMED``; each of ``smua.trigger.count`` points waits for its s
 stimulus, sources the next ``listv``/``linearv`` level (``SOURCE_COMPLETE``), waits for
 the measure stimulus and integrates (``MEASURE_COMPLETE``), then with
 ``endpulse.action = SOURCE_IDLE`` waits for the end-pulse stimulus and returns to the
-idle level (``PULSE_COMPLETE``). A timer, when its stimulus event occurs, passes it
-through (``passthrough``) and emits ``count`` events ``delay`` apart. A stimulus of 0
-means no wait; an event that came while the SMU was busy is latched once. Readings go to
-the buffers named by ``smua.trigger.measure.iv(ibuffer, vbuffer)``; they appear there as
-simulated time reaches them. A sweep whose stimulus never comes never completes:
-``waitcomplete()`` then blocks the instrument, as it does the real one.
+idle level (``PULSE_COMPLETE``); timers turn events into delayed events (``Events``).
+Readings go to the buffers named by ``smua.trigger.measure.iv(ibuffer, vbuffer)`` and
+appear there as simulated time reaches them. A sweep whose stimulus never comes never
+completes: ``waitcomplete()`` then blocks the instrument, as it does the real one.
 """
 
 import math
@@ -34,7 +32,8 @@ CONSTANTS = {
 EVENTS = {f"smua.trigger.{name}_EVENT_ID": float(number) for number, name in enumerate(
     ("SWEEPING", "ARMED", "SOURCE_COMPLETE", "MEASURE_COMPLETE", "PULSE_COMPLETE",
      "SWEEP_COMPLETE", "IDLE"), start=1)}
-SWEEPING, ARMED, SOURCE_COMPLETE, MEASURE_COMPLETE, PULSE_COMPLETE, SWEEP_COMPLETE = range(1, 7)
+SWEEPING, ARMED, SOURCE_COMPLETE, MEASURE_COMPLETE, PULSE_COMPLETE = range(1, 6)
+SOURCE_IDLE = 0                 # smua.trigger.endpulse.action
 TIMERS = 8
 TIMER_EVENT = 20                # trigger.timer[N].EVENT_ID = 20 + N
 _TIMER = re.compile(r"trigger\.timer\[(\d+)\]\.(delay|count|passthrough|stimulus|EVENT_ID)")
@@ -62,9 +61,41 @@ class Buffer:
 @dataclass
 class Pulse:
     start: float              # source level applied
-    measured: float           # integration finished
-    end: float                # back to idle (or next point)
+    end: float                # back to idle (or on to the next point)
     point: OperatingPoint
+
+
+class Stalled(Exception):
+    """A stimulus the sweep waits for never comes."""
+
+
+class Events:
+    """The event times of one sweep. A timer, when its stimulus event occurs, passes it
+    through (if ``passthrough``) and emits ``count`` events ``delay`` apart; the SMU's
+    event detectors take events in order, and one that came early is latched once."""
+
+    def __init__(self, timers: dict):
+        self.timers = timers
+        self.times = defaultdict(list)
+
+    def emit(self, event: int, t: float, depth: int = 0) -> None:
+        self.times[event].append(t)
+        for number, timer in self.timers.items():
+            if timer.stimulus == event and depth < len(self.timers):
+                for k in range(0 if timer.passthrough else 1, timer.count + 1):
+                    self.emit(TIMER_EVENT + number, t + k * timer.delay, depth + 1)
+
+    def take(self, stimulus: float, ready: float) -> float:
+        """When an SMU layer ready at ``ready`` proceeds (stimulus 0: at once)."""
+        if not stimulus:
+            return ready
+        pending = sorted(self.times[stimulus])
+        if not pending:
+            raise Stalled
+        latched = [t for t in pending if t <= ready]
+        for t in latched or pending[:1]:
+            self.times[stimulus].remove(t)
+        return ready if latched else pending[0]
 
 
 @dataclass
@@ -74,7 +105,7 @@ class Sweep:
 
 
 class Keithley2636BTwin(SourceMeasureTwin):
-    """Options (besides ``noise``, ``line_frequency``): ``serial``."""
+    """SMU A with the bench's sample on its terminals (options: see ``SourceMeasureTwin``)."""
 
     definition = "keithley_2636b.yaml"
     CURRENT_RANGES = (1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 1.5, 10.0)
@@ -84,7 +115,6 @@ class Keithley2636BTwin(SourceMeasureTwin):
 
     def attach(self, name, device):
         super().attach(name, device)
-        self.serial = str(self.options.get("serial", "4390123"))
         self.interpreter = tsp.Interpreter(self)
         self._defaults = {n: p._value for n, p in device._properties.items()}
         self.reset()
@@ -120,7 +150,8 @@ class Keithley2636BTwin(SourceMeasureTwin):
         """A reading of "i" or "v" on its measure range (autorange follows the value)."""
         ranges = self.CURRENT_RANGES if quantity == "i" else self.VOLTAGE_RANGES
         auto = self.get(f"smua.measure.autorange{quantity}") == 1
-        reading, span = self.reading(value, ranges, None if auto else self.get(f"smua.measure.range{quantity}"))
+        fixed = None if auto else self.get(f"smua.measure.range{quantity}")
+        reading, span = self.reading(value, ranges, fixed)
         if auto:
             self.put(f"smua.measure.range{quantity}", span)
         return reading
@@ -135,13 +166,16 @@ class Keithley2636BTwin(SourceMeasureTwin):
     def push(self, code: int, message: str) -> None:
         self.push_error(f"{code:.5e}\t{message}\t{SEVERITY:.5e}\t{NODE:.5e}")
 
+    def _refuse(self, value: float, low: float) -> None:
+        """A value outside an attribute's range."""
+        self.push(*((1102, "Parameter too small") if value < low else (1101, "Parameter too big")))
+
     def _queue(self):
         return next(iter(self.device._error_queues.values()))
 
     def _next_error(self) -> tuple:
-        queue = self._queue()
-        line = queue.value.decode()
-        code, message, severity, node = line.split("\t")
+        """``errorqueue.next()``: code, message, severity, node (the oldest entry)."""
+        code, message, severity, node = self._queue().value.decode().split("\t")
         return float(code), message, float(severity), float(node)
 
     # -- the host interface of the interpreter ------------------------------------
@@ -152,7 +186,7 @@ class Keithley2636BTwin(SourceMeasureTwin):
             return CONSTANTS[path]
         if path in EVENTS:
             return EVENTS[path]
-        fixed = {"localnode.model": "2636B", "localnode.serialno": self.serial,
+        fixed = {"localnode.model": "2636B", "localnode.serialno": "4390123",
                  "localnode.revision": "4.0.4", "localnode.linefreq": self.line_frequency}
         if path in fixed:
             return fixed[path]
@@ -180,9 +214,7 @@ class Keithley2636BTwin(SourceMeasureTwin):
             try:
                 self.device._properties[path].set_value(repr(value))
             except ValueError:
-                specs = self.device._properties[path].specs
-                self.push(*((1102, "Parameter too small") if value < specs.min
-                            else (1101, "Parameter too big")))
+                self._refuse(value, self.device._properties[path].specs.min)
             return
         m = _TIMER.fullmatch(path)
         if m is None:
@@ -199,7 +231,7 @@ class Keithley2636BTwin(SourceMeasureTwin):
             raise tsp.runtime_error(f"bad argument to {path} (number expected)")
         low, high = {"delay": (1e-6, 1e5), "count": (0, 1048575), "stimulus": (0, 255)}[m[2]]
         if not low <= value <= high:
-            self.push(*((1102, "Parameter too small") if value < low else (1101, "Parameter too big")))
+            self._refuse(value, low)
             return
         setattr(timer, m[2], int(value) if m[2] == "count" else value)
 
@@ -263,88 +295,48 @@ class Keithley2636BTwin(SourceMeasureTwin):
 
     def _set_levels(self, levels):
         if any(abs(v) > 200 for v in levels):
-            self.push(1101, "Parameter too big")
+            self._refuse(max(levels, key=abs), -200)
         else:
             self.levels = levels
         return ()
 
     # -- trigger model --------------------------------------------------------------
     def _initiate(self, now: float) -> None:
-        """Run the whole sweep's schedule now; its readings become visible with time."""
-        events = defaultdict(list)
-
-        def emit(event, t, depth=0):
-            events[event].append(t)
-            for number, timer in self.timers.items():
-                if event and timer.stimulus == event and depth < TIMERS:
-                    times = [t] * timer.passthrough + [t + k * timer.delay for k in range(1, timer.count + 1)]
-                    for when in times:
-                        emit(TIMER_EVENT + number, when, depth + 1)
-
-        def take(stimulus, ready):
-            """When the SMU, ready at ``ready``, sees its stimulus (None: never)."""
-            if not stimulus:
-                return ready
-            pending = sorted(events[stimulus])
-            latched = [t for t in pending if t <= ready]
-            if latched:
-                for t in latched:
-                    events[stimulus].remove(t)
-                return ready
-            if pending:
-                events[stimulus].remove(pending[0])
-                return pending[0]
-            return None
-
+        """Work out the whole sweep now; its readings become visible as time reaches them."""
         g = self.get
         for number in self.measure_buffers.values():
             if not g(f"smua.nvbuffer{number}.appendmode"):
                 self.buffers[number].entries.clear()
+        events = Events(self.timers)
         limit = g("smua.trigger.source.limiti") or g("smua.source.limiti")
-        sweeping = g("smua.trigger.source.action") == 1 and self.levels
+        levels = self.levels if g("smua.trigger.source.action") == 1 else None
         measuring = g("smua.trigger.measure.action") != 0
         integration = g("smua.measure.nplc") / self.line_frequency
         pulses, ready = [], now
-        emit(SWEEPING, now)
-        stalled = False
-        for _ in range(int(g("smua.trigger.arm.count"))):
-            armed = take(g("smua.trigger.arm.stimulus"), ready)
-            if armed is None:
-                stalled = True
-                break
-            emit(ARMED, armed)
-            ready = armed
-            for index in range(int(g("smua.trigger.count"))):
-                start = take(g("smua.trigger.source.stimulus"), ready)
-                if start is None:
-                    stalled = True
-                    break
-                emit(SOURCE_COMPLETE, start)
-                measured = start
-                if measuring:
-                    begin = take(g("smua.trigger.measure.stimulus"), start)
-                    if begin is None:
-                        stalled = True
-                        break
-                    measured = begin + integration
-                    emit(MEASURE_COMPLETE, measured)
-                end = measured
-                if g("smua.trigger.endpulse.action") == 0:
-                    end = take(g("smua.trigger.endpulse.stimulus"), measured)
-                    if end is None:
-                        stalled = True
-                        break
-                    emit(PULSE_COMPLETE, end)
-                level = self.levels[index % len(self.levels)] if sweeping else None
-                point = self._pulse_point(level, limit)
-                pulses.append(Pulse(start, measured, end, point))
-                if measuring:
-                    self._store(measured, point)
-                ready = end
-            if stalled:
-                break
-        emit(SWEEP_COMPLETE, ready)
-        self.sweep = Sweep(pulses, math.inf if stalled else ready)
+        events.emit(SWEEPING, now)
+        try:
+            for _ in range(int(g("smua.trigger.arm.count"))):
+                ready = events.take(g("smua.trigger.arm.stimulus"), ready)
+                events.emit(ARMED, ready)
+                for index in range(int(g("smua.trigger.count"))):
+                    start = events.take(g("smua.trigger.source.stimulus"), ready)
+                    events.emit(SOURCE_COMPLETE, start)
+                    ready = start
+                    if measuring:
+                        ready = events.take(g("smua.trigger.measure.stimulus"), start) + integration
+                        events.emit(MEASURE_COMPLETE, ready)
+                    measured = ready
+                    if g("smua.trigger.endpulse.action") == SOURCE_IDLE:
+                        ready = events.take(g("smua.trigger.endpulse.stimulus"), measured)
+                        events.emit(PULSE_COMPLETE, ready)
+                    point = self._pulse_point(levels[index % len(levels)] if levels else None, limit)
+                    pulses.append(Pulse(start, ready, point))
+                    if measuring:
+                        self._store(measured, point)
+            end = ready
+        except Stalled:
+            end = math.inf
+        self.sweep = Sweep(pulses, end)
 
     def _pulse_point(self, level, limit) -> OperatingPoint:
         on, function, dc_level, dc_limit = self.source()

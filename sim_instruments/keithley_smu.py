@@ -10,7 +10,6 @@ would exceed the limit stops at that voltage. With the output off the terminals 
 open for the rest of the bench (``terminal_voltage()`` is None).
 """
 
-import datetime
 import math
 from dataclasses import dataclass, replace
 
@@ -24,6 +23,7 @@ class OperatingPoint:
     voltage: float        # V across the sample
     current: float        # A through it
     compliance: bool      # the limit holds the source back
+
 
 OFF = OperatingPoint(0.0, 0.0, False)
 
@@ -72,7 +72,7 @@ class SourceMeasureTwin(Twin):
             if abs(amps) <= limit:
                 return OperatingPoint(level, amps, False)
             target = math.copysign(limit, amps)
-            volts = optimize.brentq(lambda v: current(v) - target, 0.0, level)
+            volts = optimize.brentq(lambda v: current(v) - target, *sorted((0.0, level)))
             return OperatingPoint(volts, target, True)
         for edge in (limit, -limit):
             amps = current(edge)
@@ -88,15 +88,14 @@ class SourceMeasureTwin(Twin):
 
     def terminal_voltage(self) -> float | None:
         """Voltage across the sample, V; None while the output is off."""
-        if self._solving:
+        if self._solving or not self.source()[0]:
             return None
-        on, function, level, limit = self.source()
-        return self.operating_point(function, level, limit).voltage if on else None
+        return self.present().voltage
 
     def reading(self, value: float, ranges, fixed: float | None = None) -> tuple[float, float]:
         """A noisy reading of ``value`` on the ``fixed`` range (None: autorange) and the
         range used; beyond the range the instrument reports an overflow."""
-        span = fixed if fixed is not None else next((r for r in ranges if abs(value) <= r), ranges[-1])
+        span = fixed if fixed is not None else self.range_for(value, ranges)
         if abs(value) > self.OVERRANGE * span:
             return self.OVERFLOW, span
         return value + self.noise * span * self.rng.standard_normal(), span
@@ -140,8 +139,6 @@ class ScpiSourceMeterTwin(SourceMeasureTwin):
     #: SCPI error code and message of a value outside a setting's range.
     OUT_OF_RANGE = (-222, "Data out of range")
     UNDEFINED_HEADER = (-113, "Undefined header")
-    #: The instrument clock at simulated time 0 (stamps of the 2450's error log).
-    EPOCH = datetime.datetime(2026, 1, 1)
 
     def attach(self, name, device):
         super().attach(name, device)
@@ -239,8 +236,3 @@ class ScpiSourceMeterTwin(SourceMeasureTwin):
                 queue._queue.pop()
         self.push_error(self.error_entry(*(self._pending or self.UNDEFINED_HEADER)))
         self._pending = None
-
-    def stamp(self) -> str:
-        """The instrument's date and time now."""
-        when = self.EPOCH + datetime.timedelta(seconds=self.clock.now())
-        return when.strftime("%Y/%m/%d %H:%M:%S.") + f"{when.microsecond // 1000:03d}"
