@@ -35,6 +35,8 @@ EVENTS = {f"smua.trigger.{name}_EVENT_ID": float(number) for number, name in enu
 SWEEPING, ARMED, SOURCE_COMPLETE, MEASURE_COMPLETE, PULSE_COMPLETE = range(1, 6)
 SOURCE_IDLE = 0                 # smua.trigger.endpulse.action
 TIMERS = 8
+MAX_POINTS = 1048575            # longest sweep list and trigger count
+MAX_EVENTS = 4 * MAX_POINTS     # what the simulation schedules for one sweep
 TIMER_EVENT = 20                # trigger.timer[N].EVENT_ID = 20 + N
 _TIMER = re.compile(r"trigger\.timer\[(\d+)\]\.(delay|count|passthrough|stimulus|EVENT_ID)")
 _BUFFER = re.compile(r"smua\.nvbuffer([12])(?:\.(n|readings|clear))?")
@@ -77,8 +79,12 @@ class Events:
     def __init__(self, timers: dict):
         self.timers = timers
         self.times = defaultdict(list)
+        self.emitted = 0
 
     def emit(self, event: int, t: float, depth: int = 0) -> None:
+        self.emitted += 1
+        if self.emitted > MAX_EVENTS:
+            raise tsp.runtime_error(f"the simulated trigger model is limited to {MAX_EVENTS} events")
         self.times[event].append(t)
         for number, timer in self.timers.items():
             if timer.stimulus == event and depth < len(self.timers):
@@ -254,6 +260,9 @@ class Keithley2636BTwin(SourceMeasureTwin):
             if len(args) != 3 or not all(isinstance(a, float) for a in args) or args[2] < 1:
                 raise tsp.runtime_error("bad arguments to 'linearv' (start, stop, points)")
             start, stop, points = args[0], args[1], int(args[2])
+            if points > MAX_POINTS:
+                self._refuse(points, 1)
+                return ()
             step = (stop - start) / (points - 1) if points > 1 else 0.0
             return self._set_levels([start + k * step for k in range(points)])
         if path in ("smua.trigger.measure.i", "smua.trigger.measure.v", "smua.trigger.measure.iv"):
