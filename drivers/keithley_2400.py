@@ -12,12 +12,12 @@ with the output off the 2400 refuses ``:READ?`` (``+803``), so the driver asks f
 from pymeasure.instruments.keithley.keithley2400 import Keithley2400 as PymeasureKeithley2400
 
 from .base import DeviceError
-from .keithley_smu import ScpiSourceMeter, finite
+from .keithley_smu import KeithleySourceMeter, finite
 
 COMPLIANCE_BIT = 8
 
 
-class Keithley2400(ScpiSourceMeter, PymeasureKeithley2400):
+class Keithley2400(KeithleySourceMeter, PymeasureKeithley2400):
     """Keithley 2400: ±210 V, ±1.05 A."""
 
     model = "Keithley 2400"

@@ -13,13 +13,13 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley.keithley2450 import Keithley2450 as PymeasureKeithley2450
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .keithley_smu import ScpiSourceMeter, finite
+from .keithley_smu import KeithleySourceMeter, finite
 
 #: What a reading measures while sourcing voltage or current.
 SENSE = {"voltage": "CURR", "current": "VOLT"}
 
 
-class Keithley2450(ScpiSourceMeter, PymeasureKeithley2450):
+class Keithley2450(KeithleySourceMeter, PymeasureKeithley2450):
     """Keithley 2450: ±210 V, ±1.05 A; current limit 1 nA–1.05 A, voltage limit 20 mV–210 V."""
 
     model = "Keithley 2450"
@@ -32,10 +32,10 @@ class Keithley2450(ScpiSourceMeter, PymeasureKeithley2450):
     # pymeasure truncates out-of-range limits silently; the 2450's own ranges, strictly:
     compliance_current = Instrument.control(
         ":SOUR:VOLT:ILIM?", ":SOUR:VOLT:ILIM %g", "Control the current limit in A.",
-        validator=strict_range, values=ScpiSourceMeter.current_compliance_limits)
+        validator=strict_range, values=KeithleySourceMeter.current_compliance_limits)
     compliance_voltage = Instrument.control(
         ":SOUR:CURR:VLIM?", ":SOUR:CURR:VLIM %g", "Control the voltage limit in V.",
-        validator=strict_range, values=ScpiSourceMeter.voltage_compliance_limits)
+        validator=strict_range, values=KeithleySourceMeter.voltage_compliance_limits)
     sense_function = Instrument.control(
         ":SENS:FUNC?", ':SENS:FUNC "%s"', "Control the measured quantity: CURR or VOLT.",
         validator=strict_discrete_set, values=("CURR", "VOLT"),
@@ -52,8 +52,8 @@ class Keithley2450(ScpiSourceMeter, PymeasureKeithley2450):
 
     @property
     def in_compliance(self) -> bool:
-        tripped = ":SOUR:VOLT:ILIM:TRIP?" if self.source_mode == "voltage" else ":SOUR:CURR:VLIM:TRIP?"
-        return bool(int(self.values(tripped)[0]))
+        limit = "VOLT:ILIM" if self.source_mode == "voltage" else "CURR:VLIM"
+        return bool(int(self.values(f":SOUR:{limit}:TRIP?")[0]))
 
     def settings(self) -> dict:
         return super().settings() | {"sense": self.sense_function}

@@ -23,7 +23,7 @@ from pymeasure.instruments.keithley.keithley2600 import Keithley2600 as Pymeasur
 from pymeasure.instruments.validators import strict_range
 
 from .base import DeviceError
-from .keithley_smu import finite, within
+from .keithley_smu import KeithleySourceMeter, finite, within
 from .roles import PulsedSourceMeter
 
 
@@ -48,7 +48,7 @@ class SMUChannel(Channel):
         cast=str, get_process=lambda reply: reply == "true")
 
 
-class Keithley2636B(PymeasureKeithley2600, PulsedSourceMeter):
+class Keithley2636B(KeithleySourceMeter, PymeasureKeithley2600, PulsedSourceMeter):
     """Keithley 2636B: ±200 V, ±1.5 A DC, pulses up to 10 A; ``channel`` "a" or "b"."""
 
     model = "Keithley 2636B"
@@ -71,42 +71,13 @@ class Keithley2636B(PymeasureKeithley2600, PulsedSourceMeter):
         self.smu = SMUChannel(self, channel)
         self.prefix = f"smu{channel}"
 
-    def raise_errors(self) -> None:
-        """Read the error queue; raise on the first entry."""
-        errors = self.check_errors()
-        if errors:
-            code, message = errors[0]
-            raise DeviceError(f"{self.model} error {code}: {message}")
+    # -- SourceMeter (on top of KeithleySourceMeter) --------------------------------
+    @property
+    def controls(self) -> SMUChannel:
+        return self.smu
 
-    # -- SourceMeter --------------------------------------------------------------
-    def set_voltage(self, volts: float) -> None:
-        within(volts, self.voltage_limits, "source voltage", "V", self.model)
-        self.smu.source_mode = "voltage"
-        self.smu.source_voltage = volts
-        self.raise_errors()
-
-    def set_current(self, amps: float) -> None:
-        within(amps, self.current_limits, "source current", "A", self.model)
-        self.smu.source_mode = "current"
-        self.smu.source_current = amps
-        self.raise_errors()
-
-    def set_current_compliance(self, amps: float) -> None:
-        within(amps, self.current_compliance_limits, "current compliance", "A", self.model)
-        self.smu.compliance_current = amps
-        self.raise_errors()
-
-    def set_voltage_compliance(self, volts: float) -> None:
-        within(volts, self.voltage_compliance_limits, "voltage compliance", "V", self.model)
-        self.smu.compliance_voltage = volts
-        self.raise_errors()
-
-    def enable_output(self) -> None:
-        self.smu.source_output = "ON"
-        self.raise_errors()
-
-    def disable_output(self) -> None:
-        self.smu.source_output = "OFF"
+    def switch_output(self, on: bool) -> None:
+        self.smu.source_output = "ON" if on else "OFF"
 
     @property
     def output_enabled(self) -> bool:
@@ -187,20 +158,6 @@ class Keithley2636B(PymeasureKeithley2600, PulsedSourceMeter):
         return (np.array([finite(v) for v in volts]), np.array([finite(a) for a in amps]))
 
     # -- Role ---------------------------------------------------------------------
-    @property
-    def identity(self) -> str:
-        return self.id
-
-    def settings(self) -> dict:
-        return {"source": self.smu.source_mode, "source_voltage_V": self.smu.source_voltage,
-                "source_current_A": self.smu.source_current,
-                "current_compliance_A": self.smu.compliance_current,
-                "voltage_compliance_V": self.smu.compliance_voltage,
-                "output_enabled": self.output_enabled}
-
     def safe_state(self) -> None:
         self.write(f"{self.prefix}.abort()")
         super().safe_state()
-
-    def check_fault(self) -> None:
-        self.raise_errors()

@@ -1,9 +1,10 @@
 """What the Keithley source-meter drivers share.
 
-pymeasure's ``Keithley2400`` and ``Keithley2450`` name their controls alike
-(``source_mode``, ``source_voltage``, ``compliance_current``, ``enable_source()`` ...),
-so the SourceMeter role is written once here on top of them; each model adds its limits
-and its way of reading (``measure``) and of reporting compliance (``in_compliance``).
+pymeasure's ``Keithley2400`` and ``Keithley2450``, and the SMU channels of its
+``Keithley2600``, name their source controls alike (``source_mode``, ``source_voltage``,
+``source_current``, ``compliance_current``, ``compliance_voltage``), so the SourceMeter
+role is written once here on top of them; each model adds its limits, how it switches
+the output, how it reads (``measure``) and how it reports compliance (``in_compliance``).
 """
 
 import math
@@ -29,8 +30,8 @@ def finite(value: float) -> float:
     return math.nan if abs(value) >= OVERFLOW else value
 
 
-class ScpiSourceMeter(SourceMeter):
-    """The SourceMeter role for the SCPI Keithleys (mixed in before pymeasure's driver)."""
+class KeithleySourceMeter(SourceMeter):
+    """The SourceMeter role, mixed in before pymeasure's driver."""
 
     model = ""
     voltage_limits = (-210.0, 210.0)            # V, source level
@@ -38,8 +39,13 @@ class ScpiSourceMeter(SourceMeter):
     current_compliance_limits = (1e-9, 1.05)    # A
     voltage_compliance_limits = (0.02, 210.0)   # V
 
+    @property
+    def controls(self):
+        """The object carrying pymeasure's source controls (the instrument or a channel)."""
+        return self
+
     def raise_errors(self) -> None:
-        """Read the whole SCPI error queue; raise on the first entry."""
+        """Read the whole error queue; raise on the first entry."""
         errors = self.check_errors()
         if errors:
             code, message = errors[0][0], str(errors[0][1]).strip('"').partition(";")[0]
@@ -48,36 +54,40 @@ class ScpiSourceMeter(SourceMeter):
     def sense(self, function: str) -> None:
         """Select what a reading measures once the source is ``function``."""
 
+    def switch_output(self, on: bool) -> None:
+        """Connect (True) or disconnect the output."""
+        self.enable_source() if on else self.disable_source()
+
     def set_voltage(self, volts: float) -> None:
         within(volts, self.voltage_limits, "source voltage", "V", self.model)
-        self.source_mode = "voltage"
-        self.source_voltage = volts
+        self.controls.source_mode = "voltage"
+        self.controls.source_voltage = volts
         self.sense("voltage")
         self.raise_errors()
 
     def set_current(self, amps: float) -> None:
         within(amps, self.current_limits, "source current", "A", self.model)
-        self.source_mode = "current"
-        self.source_current = amps
+        self.controls.source_mode = "current"
+        self.controls.source_current = amps
         self.sense("current")
         self.raise_errors()
 
     def set_current_compliance(self, amps: float) -> None:
         within(amps, self.current_compliance_limits, "current compliance", "A", self.model)
-        self.compliance_current = amps
+        self.controls.compliance_current = amps
         self.raise_errors()
 
     def set_voltage_compliance(self, volts: float) -> None:
         within(volts, self.voltage_compliance_limits, "voltage compliance", "V", self.model)
-        self.compliance_voltage = volts
+        self.controls.compliance_voltage = volts
         self.raise_errors()
 
     def enable_output(self) -> None:
-        self.enable_source()
+        self.switch_output(True)
         self.raise_errors()
 
     def disable_output(self) -> None:
-        self.disable_source()
+        self.switch_output(False)
 
     @property
     def output_enabled(self) -> bool:
@@ -88,10 +98,11 @@ class ScpiSourceMeter(SourceMeter):
         return self.id
 
     def settings(self) -> dict:
-        return {"source": self.source_mode, "source_voltage_V": self.source_voltage,
-                "source_current_A": self.source_current,
-                "current_compliance_A": self.compliance_current,
-                "voltage_compliance_V": self.compliance_voltage,
+        c = self.controls
+        return {"source": c.source_mode, "source_voltage_V": c.source_voltage,
+                "source_current_A": c.source_current,
+                "current_compliance_A": c.compliance_current,
+                "voltage_compliance_V": c.compliance_voltage,
                 "output_enabled": self.output_enabled}
 
     def check_fault(self) -> None:
