@@ -38,11 +38,11 @@ def test_protocol_set_current_and_voltage_limit():
 
 def test_protocol_instrument_refusal_raises():
     with expected_protocol(Keithley2450, [
-        ("OUTPUT ON", None),
-        ("SYST:ERR?", '5074,"Output interlock asserted;1;2026/01/01 00:00:01.000"'), NO_ERROR,
+        (":SOUR:FUNC VOLT", None), (":SOUR:VOLT:LEV 30", None), (':SENS:FUNC "CURR"', None),
+        ("SYST:ERR?", '-221,"Settings conflict;1;2026/01/01 00:00:01.000"'), NO_ERROR,
     ]) as smu:
-        with pytest.raises(DeviceError, match="Keithley 2450 error 5074: Output interlock asserted$"):
-            smu.enable_output()
+        with pytest.raises(DeviceError, match="Keithley 2450 error -221: Settings conflict$"):
+            smu.set_voltage(30)
 
 
 def test_limits_refused_before_any_byte():
