@@ -12,6 +12,7 @@ instrument's codes: -285 (syntax, nothing of the message runs) or -286 (runtime,
 message stops there), like the firmware's Lua does.
 """
 
+import math
 import re
 
 SYNTAX, RUNTIME = -285, -286
@@ -234,11 +235,7 @@ class Interpreter:
         a, b = self.value(left), self.value(right)
         if not all(isinstance(x, float) and not isinstance(x, bool) for x in (a, b)):
             raise runtime_error("attempt to perform arithmetic on a non-number value")
-        try:
-            return ({"+": a + b, "-": a - b, "*": a * b}[op] if op in "+-*"
-                    else a / b if op == "/" else a ** b,)
-        except ZeroDivisionError:
-            return (float("inf") if a else float("nan"),)
+        return (arithmetic(op, a, b),)
 
     def value(self, node):
         found = self.values(node)
@@ -265,6 +262,26 @@ class Interpreter:
             out.append(printbuffer(*args[:3]))
             return ()
         return tuple(self.host.call(name, args))
+
+
+def arithmetic(op: str, a: float, b: float) -> float:
+    """Lua's number arithmetic (IEEE: x/0 is ±inf, 0/0 and (-8)^0.5 are NaN)."""
+    try:
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op == "/":
+            return a / b
+        return math.pow(a, b)
+    except ZeroDivisionError:
+        return math.copysign(math.inf, a) if a else math.nan
+    except OverflowError:
+        return math.inf
+    except ValueError:
+        return math.nan
 
 
 def printbuffer(first, last, readings) -> str:
