@@ -1,0 +1,163 @@
+"""Keithley 2636B System SourceMeter (TSP) as a PulsedSourceMeter, on SMU channel A.
+
+Subclasses pymeasure's ``Keithley2600`` (TSP: the host writes Lua statements and reads
+what ``print`` prints; *Series 2600B Reference Manual*, 2600BS-901-01, §7 "TSP command
+reference"). GPIB or LAN, LF terminated. Errors come from ``errorqueue.next()``
+(``1101 Parameter too big``, ``-285`` syntax) and are read after every setting.
+
+Pulsed sweeps use the trigger model (Reference Manual, "Triggering"; Keithley's
+pulsed-sweep examples): timer 1, started by ``ARMED`` and passed through, paces the
+points every ``period``; timer 2, started by each ``SOURCE_COMPLETE``, ends each pulse
+after ``width`` (``endpulse.action = SOURCE_IDLE`` returns to 0 V); the current is
+limited by ``smua.trigger.source.limiti`` (pulse ranges up to 10 A) and measured during
+the pulse, integrating over half of it, into ``nvbuffer1`` (I) and ``nvbuffer2`` (V).
+Afterwards the output is off and the source and current ranges are automatic again.
+"""
+
+import warnings
+
+import numpy as np
+from pymeasure.instruments import Instrument
+from pymeasure.instruments.keithley.keithley2600 import Channel
+from pymeasure.instruments.keithley.keithley2600 import Keithley2600 as PymeasureKeithley2600
+from pymeasure.instruments.validators import strict_range
+
+from .base import DeviceError
+from .keithley_smu import KeithleySourceMeter, finite, within
+from .roles import PulsedSourceMeter
+
+
+class SMUChannel(Channel):
+    """One SMU with the 2636B's ranges enforced and levels sent at full precision
+    (pymeasure's channel formats them with ``%f``, which turns 1e-7 A into 0)."""
+
+    source_voltage = Instrument.control(
+        "source.levelv", "source.levelv=%g", "Control the source voltage in V.",
+        validator=strict_range, values=(-200.0, 200.0))
+    source_current = Instrument.control(
+        "source.leveli", "source.leveli=%g", "Control the source current in A.",
+        validator=strict_range, values=(-1.5, 1.5))
+    compliance_current = Instrument.control(
+        "source.limiti", "source.limiti=%g", "Control the current limit in A.",
+        validator=strict_range, values=(1e-11, 1.5))
+    compliance_voltage = Instrument.control(
+        "source.limitv", "source.limitv=%g", "Control the voltage limit in V.",
+        validator=strict_range, values=(0.02, 200.0))
+    compliance = Instrument.measurement(
+        "source.compliance", "Get whether the source is held at its limit.",
+        cast=str, get_process=lambda reply: reply == "true")
+
+
+class Keithley2636B(KeithleySourceMeter, PymeasureKeithley2600, PulsedSourceMeter):
+    """Keithley 2636B: ±200 V, ±1.5 A DC, pulses up to 10 A; ``channel`` "a" or "b"."""
+
+    model = "Keithley 2636B"
+    voltage_limits = (-200.0, 200.0)
+    current_limits = (-1.5, 1.5)
+    current_compliance_limits = (1e-11, 1.5)
+    voltage_compliance_limits = (0.02, 200.0)
+    pulse_current_limits = (1e-11, 10.0)
+    min_pulse_width = 100e-6
+
+    def __init__(self, adapter, name="Keithley 2636B SourceMeter", channel="a", **kwargs):
+        kwargs.setdefault("read_termination", "\n")
+        kwargs.setdefault("write_termination", "\n")
+        with warnings.catch_warnings():
+            # pymeasure marks the 2600 "SCPI unknown": it is a TSP instrument that also
+            # takes the IEEE-488.2 common commands (*IDN?), which is all that is used.
+            warnings.filterwarnings("ignore", "It is not known whether this device support SCPI",
+                                    FutureWarning)
+            super().__init__(adapter, name, **kwargs)
+        self.smu = SMUChannel(self, channel)
+        self.prefix = f"smu{channel}"
+
+    # -- SourceMeter (on top of KeithleySourceMeter) --------------------------------
+    @property
+    def controls(self) -> SMUChannel:
+        return self.smu
+
+    def switch_output(self, on: bool) -> None:
+        self.smu.source_output = "ON" if on else "OFF"
+
+    @property
+    def output_enabled(self) -> bool:
+        return self.smu.source_output == "ON"
+
+    def measure(self) -> tuple[float, float]:
+        amps, volts = self.values(f"print({self.prefix}.measure.iv())", separator="\t")
+        return finite(volts), finite(amps)
+
+    @property
+    def in_compliance(self) -> bool:
+        return self.smu.compliance
+
+    # -- PulsedSourceMeter ------------------------------------------------------------
+    def pulsed_sweep(self, levels, width: float, period: float, compliance: float):
+        levels = [float(v) for v in levels]
+        if not levels:
+            raise ValueError("a pulsed sweep needs at least one level")
+        for volts in levels:
+            within(volts, self.voltage_limits, "pulse level", "V", self.model)
+        within(compliance, self.pulse_current_limits, "pulse current limit", "A", self.model)
+        if width < self.min_pulse_width:
+            raise ValueError(f"pulse width {width:g} s is shorter than the {self.model}'s "
+                             f"minimum of {self.min_pulse_width:g} s")
+        if period <= width:
+            raise ValueError(f"pulse period {period:g} s must exceed the pulse width {width:g} s")
+        n, smu = len(levels), self.prefix
+        line_frequency = float(self.ask("print(localnode.linefreq)"))
+        nplc = min(25.0, max(0.001, 0.5 * width * line_frequency))
+        for statement in (
+                f"{smu}.source.func = {smu}.OUTPUT_DCVOLTS",
+                f"{smu}.source.levelv = 0",
+                f"{smu}.source.rangev = {max(abs(v) for v in levels):g}",
+                f"{smu}.measure.rangei = {compliance:g}",
+                f"{smu}.measure.nplc = {nplc:g}",
+                f"{smu}.trigger.source.listv({{{', '.join(f'{v:g}' for v in levels)}}})",
+                f"{smu}.trigger.source.limiti = {compliance:g}",
+                f"{smu}.trigger.source.action = {smu}.ENABLE",
+                f"{smu}.trigger.measure.action = {smu}.ENABLE",
+                f"{smu}.trigger.measure.iv({smu}.nvbuffer1, {smu}.nvbuffer2)",
+                f"{smu}.trigger.endpulse.action = {smu}.SOURCE_IDLE",
+                f"trigger.timer[1].delay = {period:g}",
+                f"trigger.timer[1].count = {max(n - 1, 1)}",
+                "trigger.timer[1].passthrough = true",
+                f"trigger.timer[1].stimulus = {smu}.trigger.ARMED_EVENT_ID",
+                f"trigger.timer[2].delay = {width:g}",
+                "trigger.timer[2].count = 1",
+                "trigger.timer[2].passthrough = false",
+                f"trigger.timer[2].stimulus = {smu}.trigger.SOURCE_COMPLETE_EVENT_ID",
+                f"{smu}.trigger.source.stimulus = trigger.timer[1].EVENT_ID",
+                f"{smu}.trigger.endpulse.stimulus = trigger.timer[2].EVENT_ID",
+                f"{smu}.trigger.count = {n}",
+                f"{smu}.trigger.arm.count = 1",
+                f"{smu}.nvbuffer1.clear()",
+                f"{smu}.nvbuffer2.clear()"):
+            self.write(statement)
+        self.raise_errors()
+        self.write(f"{smu}.source.output = {smu}.OUTPUT_ON")
+        self.write(f"{smu}.trigger.initiate()")
+        self.write("waitcomplete()")
+        connection = self.adapter.connection
+        timeout = connection.timeout
+        connection.timeout = timeout + 1000 * n * period     # the reply waits for the sweep
+        try:
+            taken = int(float(self.ask(f"print({smu}.nvbuffer1.n)")))
+        finally:
+            connection.timeout = timeout
+        for statement in (f"{smu}.source.output = {smu}.OUTPUT_OFF",
+                          f"{smu}.source.autorangev = {smu}.AUTORANGE_ON",
+                          f"{smu}.measure.autorangei = {smu}.AUTORANGE_ON"):
+            self.write(statement)
+        if taken != n:
+            self.raise_errors()
+            raise DeviceError(f"{self.model}: the pulsed sweep took {taken} of {n} readings")
+        amps = self.values(f"printbuffer(1, {n}, {smu}.nvbuffer1.readings)")
+        volts = self.values(f"printbuffer(1, {n}, {smu}.nvbuffer2.readings)")
+        self.raise_errors()
+        return (np.array([finite(v) for v in volts]), np.array([finite(a) for a in amps]))
+
+    # -- Role ---------------------------------------------------------------------
+    def safe_state(self) -> None:
+        self.write(f"{self.prefix}.abort()")
+        super().safe_state()
