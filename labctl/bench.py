@@ -55,7 +55,7 @@ class RoleView:
 
         def call(*args, **kwargs):
             for quantity, value, unit in setpoint_values(method, args, kwargs):
-                self._bench.check_setpoint(quantity, value, unit)
+                self._bench.check_setpoint(quantity, value, unit, line=self._slot.partition(".")[2])
             return self._bench._call(self, name, lambda: getattr(driver, name)(*args, **kwargs))
         call.__name__ = name
         call.__doc__ = getattr(type(driver), name).__doc__
@@ -71,6 +71,7 @@ class Bench:
         self.drivers = drivers            # slot -> driver instance
         self.sim = sim                    # SimBench on the simulated backend
         self.beam = Beam()
+        self.analyzer_in_path = False
         self.sample = {"name": "unnamed"}
         self._locks = {slot: threading.RLock() for slot in drivers}
         self._claims: dict[str, object] = {}
@@ -180,10 +181,11 @@ class Bench:
                 raise InstrumentError(view._slot, spec.resource, f"{name}: {exc}") from exc
 
     # -- safety -------------------------------------------------------------------
-    def check_setpoint(self, quantity: str, value: float, unit: str | None = None) -> float:
-        """Check a setpoint against the envelope; a pulse energy is also checked as a
-        fluence over the current beam area."""
-        return self.envelope.check(quantity, value, unit, area=self.beam.area)
+    def check_setpoint(self, quantity: str, value: float, unit: str | None = None,
+                       line: str = "") -> float:
+        """Check a setpoint against the envelope (a beam line's own limits if it has
+        some); a pulse energy is also checked as a fluence over the current beam area."""
+        return self.envelope.check(quantity, value, unit, area=self.beam.area, line=line)
 
     def mount_sample(self, sample: str) -> None:
         """Record which sample is on the bench; the simulated bench also mounts its
@@ -196,6 +198,13 @@ class Bench:
         specimen = Sample.load(sample)
         self.sim.mount(specimen)
         self.sample = _sample_info(specimen)
+
+    def set_analyzer(self, in_path: bool) -> None:
+        """Record whether the analyzer polarizer is in the detection path (inserted by
+        hand, or by a flip mount outside labctl's control)."""
+        self.analyzer_in_path = bool(in_path)
+        if self.sim is not None:
+            self.sim.optics.analyzer_in_path = self.analyzer_in_path
 
     def set_beam(self, beam: Beam) -> None:
         """Record the beam geometry (a lens swap at a real bench)."""

@@ -114,7 +114,8 @@ class Procedure:
             for sp in step.setpoints:
                 count += 1
                 try:
-                    envelope.check(sp.quantity, sp.value, sp.unit, area=beam.area if beam else None)
+                    envelope.check(sp.quantity, sp.value, sp.unit, area=beam.area if beam else None,
+                                   line=self.beam_line())
                 except SafetyError as exc:
                     if str(exc) not in seen:
                         seen.add(str(exc))

@@ -305,7 +305,7 @@ class Runner:
                     plan = procedure.more_steps(context, context.results)
                     for step in plan:
                         for sp in step.setpoints:
-                            bench.check_setpoint(sp.quantity, sp.value, sp.unit)
+                            bench.check_setpoint(sp.quantity, sp.value, sp.unit, procedure.beam_line())
                     run.steps_planned += len(plan)
                 procedure.teardown(context)
         except Aborted as exc:

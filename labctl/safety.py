@@ -65,26 +65,39 @@ class Envelope:
     range then applies).
     """
 
-    def __init__(self, limits=(), source="safety envelope"):
+    def __init__(self, limits=(), source="safety envelope", lines=None):
         self.limits = {limit.quantity.name: limit for limit in limits}
         self.source = source
+        #: Per beam line (role suffix, e.g. "tunable"): {quantity: Limit} overriding the
+        #: bench-wide limits for setpoints sent on that line.
+        self.lines = lines or {}
 
     @classmethod
     def from_config(cls, section: dict, source: str) -> "Envelope":
         if not isinstance(section, dict):
             raise ConfigError(source, "safety", "must be a mapping of limits")
-        limits = []
+        lines = section.get("lines", {})
+        if not isinstance(lines, dict) or not all(isinstance(v, dict) for v in lines.values()):
+            raise ConfigError(source, "safety.lines", "must map beam lines to mappings of limits")
+        by_line = {name: {limit.quantity.name: limit
+                          for limit in cls._limits(spec, source, f"safety.lines.{name}")}
+                   for name, spec in lines.items()}
+        limits = cls._limits({k: v for k, v in section.items() if k != "lines"}, source, "safety")
+        return cls(limits, source=f"safety envelope of {source}", lines=by_line)
+
+    @classmethod
+    def _limits(cls, section, source, where):
+        out = []
         for key, raw in section.items():
             quantity = CONFIG_KEYS.get(key)
             if quantity is None:
-                raise ConfigError(source, f"safety.{key}",
+                raise ConfigError(source, f"{where}.{key}",
                                   f"unknown limit (known: {', '.join(sorted(CONFIG_KEYS))})")
-            limits.append(cls._limit(quantity, key, raw, source))
-        return cls(limits, source=f"safety envelope of {source}")
+            out.append(cls._limit(quantity, key, raw, source, f"{where}.{key}"))
+        return out
 
     @staticmethod
-    def _limit(quantity, key, raw, source):
-        where = f"safety.{key}"
+    def _limit(quantity, key, raw, source, where):
 
         def value(item):
             try:
@@ -114,25 +127,30 @@ class Envelope:
         return self.limits.get(quantity)
 
     def check(self, quantity: str, value: float, unit: str | None = None,
-              area: float | None = None) -> float:
+              area: float | None = None, line: str = "") -> float:
         """Raise ``SafetyError`` unless ``value`` is inside the envelope; return it in the
         quantity's canonical unit. A pulse energy with the beam ``area`` (cm²) is also
-        checked as a fluence."""
+        checked as a fluence; ``line`` selects a beam line's own limits."""
         spec = QUANTITIES[quantity]
         if unit is not None and unit != spec.unit:
             value = units.convert(value, unit, spec.unit)
         shown = f"{value:g} {units.pretty(spec.unit)}".strip()
         if not units.is_finite(value):
             raise SafetyError(quantity, shown, "not a finite number", self.source)
-        limit = self.limits.get(quantity)
+        limit = self.lines.get(line.lstrip("."), {}).get(quantity) or self.limits.get(quantity)
         if limit is not None:
             low = -limit.high if spec.symmetric else limit.low
             if value > limit.high or (low is not None and value < low):
-                raise SafetyError(quantity, shown, limit.describe(), self.source)
+                where = f"{self.source} (beam line {line.lstrip('.')})" if line.lstrip(".") in self.lines \
+                    else self.source
+                raise SafetyError(quantity, shown, limit.describe(), where)
         if quantity == "pulse_energy" and area:
-            self.check("fluence", value / area)
+            self.check("fluence", value / area, line=line)
         return value
 
     def describe(self) -> dict:
-        return {name: limit.describe() for name, limit in self.limits.items()}
+        out = {name: limit.describe() for name, limit in self.limits.items()}
+        for line, limits in self.lines.items():
+            out.update({f"{name} ({line})": limit.describe() for name, limit in limits.items()})
+        return out
 
