@@ -178,11 +178,7 @@ class SpectraProTwin(Twin):
         step = np.gradient(wl)                                       # nm per sub-pixel
         slit = self.get("slit")
         resolution = step[len(wl) // 2] * SUBPIXELS / pixel_width * math.hypot(slit, self.blur)
-        density = np.zeros_like(wl)
-        env = optics.environment()
-        for pump in optics.pumps():
-            pulses = pump.rep_rate * seconds
-            density += pulses * sample.emission(wl, pump, env, resolution, self.rng, pulses)
+        density = optics.collect(wl, seconds, resolution, self.rng)
         collected = self.throughput * min(1.0, slit / self.source_image)
         return collected * (density * step).reshape(pixels, SUBPIXELS).sum(axis=1)
 

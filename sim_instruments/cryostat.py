@@ -188,6 +188,14 @@ class CryostatTwin(Twin):
         value = self.stage.reading(sensor)
         return None if value is None else value + self.noise * self.rng.standard_normal()
 
+    def settle_at(self, kelvin: float) -> None:
+        """The stage was brought to ``kelvin`` and regulates there (a sample mounted on a
+        cryostat that was cooled or warmed beforehand)."""
+        self.stage.advance()
+        self.stage.temperature = float(kelvin)
+        loop = self.heater_loop
+        loop.target = loop.setpoint = float(kelvin)
+
     def break_sensor(self) -> None:
         """The stage sensor's leads come off (fault injection for tests)."""
         self.stage.advance()

@@ -99,8 +99,8 @@ class HPDTATwin(Twin):
 
     definition = "hamamatsu_streak.yaml"
 
-    def __init__(self, sim, slot, options):
-        super().__init__(sim, slot, options)
+    def __init__(self, sim, slot, options, model=""):
+        super().__init__(sim, slot, options, model)
         self.greeted = {}             # device -> (its banner, sessions already greeted)
 
     def resources(self, resource):

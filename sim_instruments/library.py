@@ -34,6 +34,7 @@ from .optics import Optics
 from .twin import MODELS_DIR, scpi_short_form, twin_class
 
 _TRAFFIC_LOG = 200   # messages kept per device
+COLD = 250.0         # K: samples measured below this come pre-cooled
 
 
 @functools.lru_cache(maxsize=None)
@@ -198,12 +199,17 @@ class SimBench:
                 twin.attach(name, device)
             self.twins[spec["slot"]] = twin
         if self.sample is not None:
-            self.sample.reset()
+            self.mount(self.sample)
 
     def twin(self, slot: str):
         return self.twins[slot]
 
     def mount(self, sample) -> None:
-        """Put a sample on the simulated bench (what the experimenter does by hand)."""
+        """Put a sample on the simulated bench, as the experimenter does by hand: a fresh
+        spot; a sample measured cold (below 250 K) is mounted in a cryostat that was
+        cooled to its temperature beforehand."""
         self.sample = sample
         sample.reset()
+        cryostat = self.twins.get("TemperatureController")
+        if cryostat is not None and sample.p.temperature < COLD:
+            cryostat.settle_at(sample.p.temperature)

@@ -64,14 +64,7 @@ class USB2000PlusTwin(Twin):
         """Integrate the sample's emission for the integration time; add the detector."""
         t = self.get("integration_us") * 1e-6
         self.sleep(t)
-        photons = np.zeros(PIXELS)
-        sample, optics = self.sim.sample, self.sim.optics
-        if sample is not None:
-            env = optics.environment()
-            for pump in optics.pumps():
-                pulses = pump.rep_rate * t
-                photons += pulses * self.pixel_width * sample.emission(
-                    self.wavelengths, pump, env, self.resolution, self.rng, pulses)
+        photons = self.pixel_width * self.sim.optics.collect(self.wavelengths, t, self.resolution, self.rng)
         electrons = photons * self.sensitivity + self.dark_rate * t
         electrons[DARK_PIXELS] = self.dark_rate * t
         counts = self.rng.poisson(electrons) + self.offset + self.rng.normal(0, self.read_noise, PIXELS)

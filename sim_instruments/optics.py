@@ -26,6 +26,8 @@ PulseGenerator              ``pulse_drive() -> PulseDrive | None`` (None: output
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from labctl.beam import Beam
 
 from .sample import Environment, Pump
@@ -85,6 +87,7 @@ class Optics:
                                      AttenuatorLaw(**line.get("attenuator", {})))
                       for name, line in (beam_lines or {"": {}}).items()}
         self.beam = Beam()
+        self.analyzer_in_path = False    # the analyzer polarizer is inserted by hand
         self._last = None
 
     def _twin(self, role: str, line: str):
@@ -120,26 +123,52 @@ class Optics:
         """Energy per pulse at the sample in J (sum over beam lines)."""
         return sum(p.fluence * 1e-6 * self.beam.area for p in self.pumps())
 
+    def _first(self, roles, read):
+        """The first non-None ``read(twin)`` among twins of the given roles (any line)."""
+        for slot, twin in self.sim.twins.items():
+            if role_of(slot)[0] in roles:
+                value = read(twin)
+                if value is not None:
+                    return value
+        return None
+
     def environment(self) -> Environment:
-        """Temperature, bias, analyzer, knife edge and electrical drive at the sample."""
+        """Temperature, bias, analyzer, knife edge and electrical drive at the sample.
+        The bias and the drive come from whichever source-meter or pulse generator has its
+        output on; the analyzer counts only while it is in the detection path."""
         twins = self.sim.twins
         cryostat = twins.get("TemperatureController")
-        source = twins.get("SourceMeter")
         analyzer = twins.get("RotationStage")
         knife = twins.get("LinearStage")
-        pulser = twins.get("PulseGenerator")
-        bias = source.terminal_voltage() if source else None
         return Environment(
             temperature=cryostat.sample_temperature() if cryostat else self.sim.sample.p.temperature,
-            bias_voltage=bias or 0.0,
-            analyzer_angle=analyzer.position() if analyzer else None,
-            stripe_length=min(max(knife.position(), 0.0), self.beam.length) if knife else None,
-            drive=pulser.pulse_drive() if pulser else None)
+            bias_voltage=self._first(("SourceMeter", "PulsedSourceMeter"),
+                                     lambda t: t.terminal_voltage()) or 0.0,
+            analyzer_angle=analyzer.position() if analyzer and self.analyzer_in_path else None,
+            stripe_length=(min(max(knife.position(), 0.0), self.beam.length)
+                           if knife and self.beam.shape == "stripe" else None),
+            drive=self._first(("PulseGenerator",), lambda t: t.pulse_drive()))
 
     def advance(self) -> None:
-        """Account the sample's exposure since the last call (called on every write)."""
+        """Let the sample live through the time since the last call (called on every
+        write to any instrument, so that changes of state are accounted piecewise)."""
         now = self.sim.clock.now()
-        if self._last is not None and now > self._last and self.sim.sample is not None:
-            for pump in self.pumps():
-                self.sim.sample.expose(pump, now - self._last)
+        sample = self.sim.sample
+        if self._last is not None and now > self._last and sample is not None:
+            env = self.environment() if sample.electrical else None
+            sample.advance(self.pumps(), env, now - self._last)
         self._last = now
+
+    def collect(self, wl, seconds: float, resolution: float = 0.0, rng=None):
+        """Photons per nm the detection optics collect in ``seconds``: the emission of
+        every pump's pulses plus electroluminescence."""
+        sample = self.sim.sample
+        photons = np.zeros(np.shape(wl))
+        if sample is None:
+            return photons
+        env = self.environment()
+        full = self.beam.length if self.beam.shape == "stripe" else None
+        for pump in self.pumps():
+            pulses = pump.rep_rate * seconds
+            photons += pulses * sample.emission(wl, pump, env, resolution, rng, pulses, full_length=full)
+        return photons + seconds * sample.electroluminescence(wl, env, resolution, rng)

@@ -1,21 +1,39 @@
 """The simulated perovskite quantum-dot sample (physics of docs/physics.md).
 
 A ``Sample`` is described by a YAML file (or a named preset in ``presets/``) whose
-values carry units. Given what reaches it -- the pump pulses (wavelength, fluence, pulse
-width, repetition rate, beam geometry) and its environment (temperature, bias, analyzer)
--- it returns its emission as a spectral density in photons per pulse per nm, which the
-detector twins turn into counts with their own noise and saturation.
+values carry units. Given what reaches it -- pump pulses (wavelength, fluence, pulse
+width, repetition rate), electrical drive -- and its environment (temperature, bias,
+analyzer angle, knife-edge stripe length), it returns its emission as a spectral density
+(photons per pulse per nm, or per second for electroluminescence), its time-resolved
+emission after a pulse, and its current-voltage characteristic. The detector twins turn
+these into counts with their own noise and saturation.
 
 Emission per pulse is a sum of bands:
 
-* exciton (X) spontaneous band, amplitude ∝ P(N ≥ 1) = 1 − e^−⟨N⟩, times QY(T);
-* biexciton (XX) band red-shifted by Δ_XX, ∝ P(N ≥ 2) = 1 − e^−⟨N⟩(1 + ⟨N⟩);
-* stimulated band (ASE or lasing modes) following the laser rate-equation S-curve
+* exciton (X) spontaneous band ∝ P(N ≥ 1) = 1 − e^−⟨N⟩, times QY(T); optionally split
+  into fine-structure lines with orthogonal linear dipoles (``polarization``);
+* biexciton (XX) band red-shifted by Δ_XX, ∝ P(N ≥ 2), dissociating thermally;
+* stimulated band (ASE or lasing modes) on the rate-equation S-curve
   u² − (N − N_th)u − β N_th N = 0 (in units of ⟨N⟩): slope β below threshold, 1 above.
 
 ⟨N⟩ = σ(λp)·j with j the photon fluence. The threshold is given as a fluence at the
-reference pump wavelength and converted to ⟨N_th⟩ through σ, so that it moves with the
-pump wavelength, temperature and charging the way the papers describe.
+reference pump and converted to ⟨N_th⟩ through σ; it then moves with temperature (a
+characteristic temperature) and charging (bias). The modifiers of each experiment:
+
+* ``vsl``: with a knife edge leaving a stripe of length L, spontaneous emission scales
+  with L and stimulated emission as (e^{gL} − 1)/g with gain saturation, the net modal
+  gain g rising with fluence through g_ref at F_ref;
+* ``polarization``: through an analyzer at θ each component transmits
+  (1 − p)/2 + p·cos²(θ − θ0) (Malus's law for partial polarization p);
+* ``resonance``: pumping near a resonance raises σ, boosts stimulated emission, shifts
+  it red and polarizes the emission more;
+* ``charging``: a bias charges the dots within a response time: the gain threshold falls
+  (charged-exciton gain), spontaneous emission dims, decays speed up; above the breakdown
+  voltage the device is destroyed;
+* ``electroluminescence``: a diode driven with current density J emits EQE(J)·J photons
+  with roll-off, plus stimulated EL on an S-curve in J; Joule heating
+  ΔT = R_th·I·V·(1 − e^{−τp/τ_T}) red-shifts the EL, raises the threshold, and destroys a
+  device driven in d.c. above its failure temperature.
 """
 
 import math
@@ -37,6 +55,8 @@ EV_J = 1.602176634e-19         # J per eV
 K_B_EV = 8.617333262e-5        # Boltzmann constant in eV/K
 URBACH_EV = 0.025              # absorption-tail width
 FWHM_TO_SIGMA = 1 / (2 * math.sqrt(2 * math.log(2)))
+AUGER_EMISSION = 0.15          # emitted fraction of the extra excitons before Auger
+                               # recombination (≈ 4·τ_A/τ_rad: a biexciton radiates 4× faster)
 
 #: Schema of a sample file: section -> key -> (unit, default). ``None`` means required.
 SCHEMA = {
@@ -45,7 +65,8 @@ SCHEMA = {
          "absorption_edge": ("nm", None), "brightness": ("", 4.0e5),
          "fluctuation": ("", 0.02), "temperature": ("K", 295.0)},
     "exciton": {"center": ("nm", None), "fwhm": ("nm", None)},
-    "biexciton": {"binding_energy": ("meV", 50.0), "fwhm": ("nm", 25.0), "strength": ("", 0.0)},
+    "biexciton": {"binding_energy": ("meV", 50.0), "fwhm": ("nm", 25.0), "strength": ("", 0.0),
+                  "dissociation": ("", 200.0)},
     "stimulated": {"center": ("nm", None), "fwhm": ("nm", None), "threshold": ("uJ/cm^2", None),
                    "beta": ("", None), "efficiency": ("", 1.0), "modes": ("", 1),
                    "mode_spacing": ("nm", 0.0)},
@@ -54,13 +75,32 @@ SCHEMA = {
                 "characteristic_temperature": ("K", 1.0e9)},
     "dynamics": {"tau_exciton": ("ns", 3.1), "tau_auger": ("ps", 105.0),
                  "tau_stimulated": ("ps", 20.0)},
+    "vsl": {"gain": ("1/cm", 0.0), "at_fluence": ("uJ/cm^2", 57.0), "saturation": ("cm", 200.0),
+            "loss": ("1/cm", 10.0)},
+    "polarization": {"dolp": ("", 0.0), "angle": ("deg", 0.0), "splitting": ("meV", 0.0),
+                     "line_fwhm": ("meV", 1.0), "stimulated_dolp": ("", 0.0),
+                     "background": ("", 0.0), "background_fwhm": ("nm", 10.0),
+                     "background_dolp": ("", 0.0), "off_resonance_dolp": ("", 1.0)},
+    "resonance": {"wavelength": ("nm", 0.0), "width": ("nm", 2.0), "absorption": ("", 1.0),
+                  "gain": ("", 1.0), "red_shift": ("nm", 0.0)},
+    "charging": {"saturation_voltage": ("V", 0.0), "threshold_ratio": ("", 1.0),
+                 "brightness_ratio": ("", 1.0), "lifetime_ratio": ("", 1.0),
+                 "stimulated_lifetime": ("ps", 0.0), "response_time": ("ms", 30.0),
+                 "breakdown_voltage": ("V", 1.0e9), "insulating": ("", 0.0)},
     "device": {"area": ("mm^2", 0.0), "leakage_resistance": ("ohm", 1.0e12),
                "series_resistance": ("ohm", 50.0), "saturation_current": ("A", 1.0e-12),
                "ideality": ("", 2.0)},
+    "electroluminescence": {"eqe": ("", 0.0), "roll_off": ("A/cm^2", 1.0e9),
+                            "threshold": ("A/cm^2", 1.0e9), "beta": ("", 0.01),
+                            "fwhm": ("meV", 82.0), "stimulated_fwhm": ("meV", 40.0),
+                            "stimulated_efficiency": ("", 1.0),
+                            "thermal_resistance": ("K/W", 0.0), "thermal_time": ("us", 3.9),
+                            "shift": ("meV/K", 0.0), "failure_temperature": ("K", 1.0e9)},
     "degradation": {"retained": ("", 1.0), "after_shots": ("", 1.6e7),
                     "at_fluence": ("uJ/cm^2", 57.0), "damage_fluence": ("uJ/cm^2", 1.0e9),
                     "damage_shots": ("", 2.0e3)},
 }
+TEXT = {"name", "title", "source"}
 
 
 @dataclass(frozen=True)
@@ -109,8 +149,26 @@ def gaussian(wl, center, fwhm):
     return np.exp(-0.5 * ((wl - center) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
 
 
+def lorentzian(x, center, fwhm):
+    """Peak-normalized Lorentzian (1 at the centre)."""
+    return 1.0 / (1.0 + ((x - center) / (fwhm / 2)) ** 2) if fwhm > 0 else 0.0
+
+
+def nm_width(center_nm, fwhm_mev):
+    """A width in meV converted to nm at ``center_nm``."""
+    return center_nm ** 2 * fwhm_mev * 1e-3 / HC_EV_NM
+
+
+def analyzer(angle, dolp, axis):
+    """Transmission of partially polarized light (degree ``dolp`` along ``axis``) through
+    a linear polarizer at ``angle`` (None: no analyzer, all light passes)."""
+    if angle is None:
+        return 1.0
+    return (1 - dolp) / 2 + dolp * math.cos(math.radians(angle - axis)) ** 2
+
+
 class Sample:
-    """A sample's parameters and its emission; ``load`` reads a preset or a YAML file."""
+    """A sample's parameters, state (dose, charge, damage) and emission."""
 
     def __init__(self, data: dict, source: str = "<dict>"):
         self.source = source
@@ -139,10 +197,11 @@ class Sample:
     def _parse(data, source):
         if not isinstance(data, dict):
             raise ConfigError(source, None, "a sample file must be a mapping")
-        parsed = {}
+        known = (set(SCHEMA) | set(SCHEMA[""])) - {""}
         for key in data:
-            if key not in SCHEMA and key not in SCHEMA[""]:
-                raise ConfigError(source, key, f"unknown key (known: {', '.join(sorted(set(SCHEMA) | set(SCHEMA[''])) - {''})})")
+            if key not in known:
+                raise ConfigError(source, key, f"unknown key (known: {', '.join(sorted(known))})")
+        parsed = {}
         for section, fields in SCHEMA.items():
             raw = data if section == "" else (data.get(section) or {})
             if not isinstance(raw, dict):
@@ -157,7 +216,7 @@ class Sample:
                     if default is None:
                         raise ConfigError(source, where, "required")
                     values[key] = default
-                elif key in ("name", "title", "source"):
+                elif key in TEXT:
                     values[key] = str(raw[key])
                 else:
                     try:
@@ -182,19 +241,40 @@ class Sample:
 
     # -- state --------------------------------------------------------------------
     def reset(self) -> None:
-        """A fresh spot on the sample: no dose, no damage."""
+        """A fresh spot on the sample: no dose, no damage, uncharged, intact device."""
         self.dose = 0.0          # shots weighted by (F/F_ref)²
         self.damage_shots = 0.0  # shots above the damage fluence
         self.shots = 0.0
+        self.charge = 0.0        # fraction of charged dots, 0…1
+        self.broken = ""         # why the device is destroyed ("" while intact)
 
-    def expose(self, pump: Pump, seconds: float) -> None:
-        """Account for ``seconds`` of pumping (photodegradation and damage)."""
-        shots = pump.rep_rate * seconds
+    @property
+    def electrical(self) -> bool:
+        """Whether the state depends on the electrical environment (charging, heating)."""
+        return self.p.charging.saturation_voltage > 0 or self.p.device.area > 0
+
+    def advance(self, pumps, env: Environment | None, seconds: float) -> None:
+        """Let ``seconds`` pass: photodegradation and damage from the pumps, charging
+        following the bias, breakdown and d.c. overheating of a device."""
         d = self.p.degradation
-        self.shots += shots
-        self.dose += shots * (pump.fluence / d.at_fluence) ** 2
-        if pump.fluence > d.damage_fluence:
-            self.damage_shots += shots
+        for pump in pumps:
+            shots = pump.rep_rate * seconds
+            self.shots += shots
+            self.dose += shots * (pump.fluence / d.at_fluence) ** 2
+            if pump.fluence > d.damage_fluence:
+                self.damage_shots += shots
+        if env is None:
+            return
+        c = self.p.charging
+        if c.saturation_voltage > 0 and not c.insulating:
+            target = min(abs(env.bias_voltage) / c.saturation_voltage, 1.0)
+            self.charge = target + (self.charge - target) * math.exp(-seconds / (c.response_time * 1e-3))
+        if not self.broken and abs(env.bias_voltage) > c.breakdown_voltage:
+            self.broken = f"dielectric breakdown at {env.bias_voltage:.1f} V"
+        if not self.broken and env.bias_voltage > 0 and self.p.device.area > 0:
+            rise = self.heating(env.bias_voltage, math.inf)
+            if env.temperature + rise > self.p.electroluminescence.failure_temperature:
+                self.broken = f"overheated in d.c. operation ({env.temperature + rise:.0f} K)"
 
     @property
     def retained(self) -> float:
@@ -203,103 +283,217 @@ class Sample:
         rate = -math.log(d.retained) / d.after_shots
         return math.exp(-rate * self.dose - self.damage_shots / d.damage_shots)
 
-    # -- physics ------------------------------------------------------------------
+    # -- absorption and thresholds ------------------------------------------------
+    def _continuum(self, wavelength: float) -> float:
+        """∝ √(hν − E_edge) above the edge with an Urbach tail below (arbitrary scale)."""
+        excess = HC_EV_NM / wavelength - HC_EV_NM / self.p.absorption_edge
+        return math.sqrt(URBACH_EV * np.logaddexp(0.0, excess / URBACH_EV))
+
+    def resonance(self, wavelength: float) -> float:
+        """How close the pump is to the excitonic resonance (1 on it, 0 far off)."""
+        r = self.p.resonance
+        return lorentzian(wavelength, r.wavelength, r.width) if r.wavelength > 0 else 0.0
+
     def cross_section(self, wavelength: float) -> float:
-        """Absorption cross-section σ(λ) in cm²: ∝ √(hν − E_edge) above the absorption
-        edge with a 25 meV Urbach tail below it, equal to the given σ at the reference pump."""
-        def shape(wl):
-            excess = HC_EV_NM / wl - HC_EV_NM / self.p.absorption_edge
-            return math.sqrt(URBACH_EV * np.logaddexp(0.0, excess / URBACH_EV))
-        return self.p.cross_section * shape(wavelength) / shape(self.p.reference_pump)
+        """Absorption cross-section σ(λ) in cm²: continuum scaled to the given σ at the
+        reference pump, plus the resonance raising σ to ``resonance.absorption`` × σ_ref."""
+        p = self.p
+        continuum = p.cross_section * self._continuum(wavelength) / self._continuum(p.reference_pump)
+        if p.resonance.wavelength <= 0:
+            return continuum
+        at_peak = p.cross_section * self._continuum(p.resonance.wavelength) / self._continuum(p.reference_pump)
+        extra = max(p.resonance.absorption * p.cross_section - at_peak, 0.0)
+        return continuum + extra * self.resonance(wavelength)
 
     def occupancy(self, pump: Pump) -> float:
         """⟨N⟩ = σ(λp)·j."""
         return self.cross_section(pump.wavelength) * pump.photon_fluence
 
     def threshold_occupancy(self, env: Environment) -> float:
-        """⟨N_th⟩ at the sample's temperature."""
+        """⟨N_th⟩ at the sample's temperature and charge."""
         p = self.p
         reference = Pump(p.reference_pump, p.stimulated.threshold)
         n_th = self.cross_section(p.reference_pump) * reference.photon_fluence
-        return n_th * math.exp((env.temperature - p.temperature) / p.thermal.characteristic_temperature)
+        charged = 1 - (1 - p.charging.threshold_ratio) * self.charge
+        return n_th * charged * math.exp((env.temperature - p.temperature) / p.thermal.characteristic_temperature)
 
     def threshold_fluence(self, pump_wavelength: float, env: Environment) -> float:
         """The true threshold in µJ/cm² for a pump wavelength (what analysis should find)."""
-        n_th = self.threshold_occupancy(env)
         one = Pump(pump_wavelength, 1.0)
-        return n_th / (self.cross_section(pump_wavelength) * one.photon_fluence)
+        return self.threshold_occupancy(env) / (self.cross_section(pump_wavelength) * one.photon_fluence)
+
+    def net_gain(self, fluence: float) -> float:
+        """Net modal gain g (cm⁻¹) at a fluence: ∝ ln(F/F_th) through ``vsl.gain`` at
+        ``vsl.at_fluence``; never below −``vsl.loss``."""
+        v, f_th = self.p.vsl, self.p.stimulated.threshold
+        if v.gain <= 0 or fluence <= 0:
+            return -v.loss
+        return max(v.gain * math.log(fluence / f_th) / math.log(v.at_fluence / f_th), -v.loss)
 
     def quantum_yield(self, temperature: float) -> float:
-        th = self.p.thermal
-        return 1 / (1 + th.quenching_strength * math.exp(-th.quenching_energy * 1e-3 / (K_B_EV * temperature)))
+        th, c = self.p.thermal, self.p.charging
+        qy = 1 / (1 + th.quenching_strength * math.exp(-th.quenching_energy * 1e-3 / (K_B_EV * temperature)))
+        return qy * (1 - (1 - c.brightness_ratio) * self.charge)
 
     def exciton_band(self, env: Environment, resolution: float):
         """Centre and FWHM (nm) of the X band at the sample's temperature."""
         x, th = self.p.exciton, self.p.thermal
         energy = HC_EV_NM / x.center + th.shift * 1e-3 * (env.temperature - self.p.temperature)
-        fwhm = max(x.fwhm + th.broadening * (env.temperature - self.p.temperature), 1.0)
+        fwhm = max(x.fwhm + th.broadening * (env.temperature - self.p.temperature), 0.05)
         return HC_EV_NM / energy, math.hypot(fwhm, resolution)
 
+    # -- emission -----------------------------------------------------------------
+    def _length_factors(self, fluence: float, length: float | None, full: float | None):
+        """(spontaneous, stimulated) scale factors when a knife edge leaves ``length`` mm
+        of a stripe of ``full`` mm: L/L0 and f(L)/f(L0), f(L) = G/(1 + G/S),
+        G = (e^{gL} − 1)/g the amplified spontaneous emission, S its saturation."""
+        if length is None or not full or self.p.vsl.gain <= 0:
+            return 1.0, 1.0
+        g = self.net_gain(fluence)
+
+        def grown(length_mm):
+            cm = max(length_mm, 0.0) * 0.1
+            amplified = cm if abs(g * cm) < 1e-9 else math.expm1(g * cm) / g
+            return amplified / (1 + amplified / self.p.vsl.saturation)
+        return length / full, grown(length) / grown(full)
+
     def emission(self, wl, pump: Pump, env: Environment, resolution: float = 0.0,
-                 rng=None, pulses: float = 1.0):
+                 rng=None, pulses: float = 1.0, full_length: float | None = None):
         """Spectral density (photons per pulse per nm) on the wavelength grid ``wl``.
 
         ``resolution`` is the spectrometer's instrumental FWHM; ``rng`` and ``pulses``
-        add the shot-to-shot fluctuation of stimulated emission averaged over ``pulses``.
+        add the shot-to-shot fluctuation of stimulated emission averaged over ``pulses``;
+        ``full_length`` (mm) is the stripe length with the knife edge open (VSL).
         """
         p = self.p
         n = self.occupancy(pump)
+        resonant = self.resonance(pump.wavelength)
         scale = p.brightness * self.retained * self.quantum_yield(env.temperature)
+        if self.broken:
+            scale *= 0.05                  # a burnt film barely emits
+        angle = env.analyzer_angle
+        pol = p.polarization
+        lines_dolp = pol.dolp * (pol.off_resonance_dolp + (1 - pol.off_resonance_dolp) * resonant)
         x_center, x_fwhm = self.exciton_band(env, resolution)
-        spectrum = -math.expm1(-n) * gaussian(wl, x_center, x_fwhm)
-        if p.biexciton.strength > 0:
-            xx_center = HC_EV_NM / (HC_EV_NM / x_center - p.biexciton.binding_energy * 1e-3)
-            p2 = -math.expm1(-n) - n * math.exp(-n)
-            spectrum = spectrum + p.biexciton.strength * p2 * gaussian(
-                wl, xx_center, math.hypot(p.biexciton.fwhm, resolution))
+        p1 = -math.expm1(-n)
+        spont_length, stim_length = self._length_factors(pump.fluence, env.stripe_length, full_length)
+        x_amplitude = (p1 + AUGER_EMISSION * (n - p1)) * spont_length
+        if pol.splitting > 0:
+            # two fine-structure lines with orthogonal dipoles, split symmetrically
+            spectrum = 0.0
+            for sign, axis in ((-1, pol.angle), (1, pol.angle + 90)):
+                center = HC_EV_NM / (HC_EV_NM / x_center + sign * pol.splitting * 5e-4)
+                width = math.hypot(nm_width(center, pol.line_fwhm), resolution)
+                spectrum = spectrum + 0.5 * analyzer(angle, lines_dolp, axis) * gaussian(wl, center, width)
+            spectrum = spectrum * x_amplitude
+        else:
+            spectrum = x_amplitude * analyzer(angle, lines_dolp, pol.angle) * gaussian(wl, x_center, x_fwhm)
+        if pol.background > 0:
+            spectrum = spectrum + pol.background * x_amplitude * analyzer(angle, pol.background_dolp, pol.angle) \
+                * gaussian(wl, x_center, math.hypot(pol.background_fwhm, resolution))
+        xx = p.biexciton
+        if xx.strength > 0:
+            xx_center = HC_EV_NM / (HC_EV_NM / x_center - xx.binding_energy * 1e-3)
+            p2 = p1 - n * math.exp(-n)
+            bound = 1 / (1 + xx.dissociation * math.exp(-xx.binding_energy * 1e-3 / (K_B_EV * env.temperature)))
+            spectrum = spectrum + xx.strength * bound * p2 * spont_length * analyzer(angle, 0.0, 0.0) \
+                * gaussian(wl, xx_center, math.hypot(xx.fwhm, resolution))
         st = p.stimulated
-        u = float(s_curve(n, self.threshold_occupancy(env), st.beta)) * st.efficiency
+        u = float(s_curve(n, self.threshold_occupancy(env), st.beta))
+        u *= st.efficiency * (1 + (p.resonance.gain - 1) * resonant) * stim_length
         if rng is not None and p.fluctuation > 0:
             u *= max(0.0, 1 + p.fluctuation / math.sqrt(max(pulses, 1.0)) * rng.standard_normal())
         modes = int(st.modes)
+        center = st.center + p.resonance.red_shift * resonant
         offsets = (np.arange(modes) - (modes - 1) / 2) * st.mode_spacing
-        band = sum(gaussian(wl, st.center + dx, math.hypot(st.fwhm, resolution)) for dx in offsets) / modes
-        return scale * (spectrum + u * band)
-
+        width = math.hypot(st.fwhm, resolution)
+        band = sum(gaussian(wl, center + dx, width) for dx in offsets) / modes
+        stim_axis = pol.angle + 90 if pol.splitting > 0 else pol.angle
+        return scale * (spectrum + u * analyzer(angle, pol.stimulated_dolp, stim_axis) * band)
 
     def dynamics(self, t, wl, pump: Pump, env: Environment, resolution: float = 0.0):
         """Time-resolved emission after one pulse at t = 0: photons per pulse per nm per
-        second, shape (len(t), len(wl)). The exciton band decays with τ_X, with an Auger
-        (multi-exciton) component of lifetime τ_A that grows with ⟨N⟩; the stimulated
-        band lives only for τ_stimulated. Integrated over t it equals ``emission``."""
-        p, d = self.p, self.p.dynamics
+        second, shape (len(t), len(wl)). Every excited dot ends with one exciton decaying
+        with τ_X; the extra excitons of multiply excited dots recombine by Auger with τ_A
+        (emitting a small fraction); the stimulated band lives for τ_stimulated. Charging
+        shortens the decays."""
+        p, d, c = self.p, self.p.dynamics, self.p.charging
         t = np.clip(np.asarray(t, float)[:, None], 0.0, None)
         n = self.occupancy(pump)
-        tau_x, tau_a, tau_se = d.tau_exciton * 1e-9, d.tau_auger * 1e-12, d.tau_stimulated * 1e-12
-        multi = (-math.expm1(-n) - n * math.exp(-n)) / max(-math.expm1(-n), 1e-300)  # P(N>=2)/P(N>=1)
-        x_shape = (1 - multi) * np.exp(-t / tau_x) / tau_x + multi * np.exp(-t / tau_a) / tau_a
+        p1 = -math.expm1(-n)
+        shorten = 1 - (1 - c.lifetime_ratio) * self.charge
+        tau_x, tau_a = d.tau_exciton * 1e-9 * shorten, d.tau_auger * 1e-12
+        tau_se = d.tau_stimulated * 1e-12
+        if c.stimulated_lifetime > 0:
+            tau_se += (c.stimulated_lifetime * 1e-12 - tau_se) * self.charge
         scale = p.brightness * self.retained * self.quantum_yield(env.temperature)
         x_center, x_fwhm = self.exciton_band(env, resolution)
-        spont = -math.expm1(-n) * gaussian(wl, x_center, x_fwhm)[None, :] * x_shape
+        shape = (p1 * np.exp(-t / tau_x) / tau_x + AUGER_EMISSION * (n - p1) * np.exp(-t / tau_a) / tau_a)
+        spont = gaussian(wl, x_center, x_fwhm)[None, :] * shape
         st = p.stimulated
         u = float(s_curve(n, self.threshold_occupancy(env), st.beta)) * st.efficiency
-        se = u * gaussian(wl, st.center, math.hypot(st.fwhm, resolution))[None, :] \
-            * np.exp(-t / tau_se) / tau_se
+        se = u * gaussian(wl, st.center, math.hypot(st.fwhm, resolution))[None, :] * np.exp(-t / tau_se) / tau_se
         return scale * (spont + se)
 
+    # -- electrical ---------------------------------------------------------------
     def current(self, voltage: float, env: Environment) -> float:
         """Current (A) through the sample between its electrodes at ``voltage`` V: a diode
-        with series resistance and a parallel leakage (a bare film only leaks)."""
+        with series resistance and a parallel leakage (a bare film only leaks; a destroyed
+        device is open)."""
         dev = self.p.device
         leak = voltage / dev.leakage_resistance
-        if dev.area <= 0 or voltage <= 0:
+        if dev.area <= 0 or voltage <= 0 or self.broken:
             return leak
         vt = K_B_EV * env.temperature * dev.ideality
 
         def mismatch(i):
-            return dev.saturation_current * math.expm1((voltage - i * dev.series_resistance) / vt) - i
+            return dev.saturation_current * math.expm1(min((voltage - i * dev.series_resistance) / vt, 700)) - i
         high = voltage / dev.series_resistance
-        return leak + float(optimize.brentq(mismatch, 0.0, high)) if mismatch(high) < 0 else leak + high
+        return leak + (float(optimize.brentq(mismatch, 0.0, high)) if mismatch(high) < 0 else high)
+
+    def current_density(self, current: float) -> float:
+        """A/cm² through the device area."""
+        return current / (self.p.device.area * 1e-2) if self.p.device.area > 0 else 0.0
+
+    def heating(self, voltage: float, pulse_width: float) -> float:
+        """Junction temperature rise (K) at the end of a pulse of ``pulse_width`` s at
+        ``voltage`` (``math.inf``: d.c.)."""
+        el = self.p.electroluminescence
+        if el.thermal_resistance <= 0 or voltage <= 0:
+            return 0.0
+        power = self.current(voltage, Environment()) * voltage
+        fraction = 1.0 if math.isinf(pulse_width) else -math.expm1(-pulse_width / (el.thermal_time * 1e-6))
+        return el.thermal_resistance * power * fraction
+
+    def electroluminescence(self, wl, env: Environment, resolution: float = 0.0, rng=None):
+        """Time-averaged EL spectral density (photons per second per nm) under the drive:
+        pulses from the pulse generator (env.drive) or a d.c. bias (env.bias_voltage)."""
+        el, dev = self.p.electroluminescence, self.p.device
+        wl = np.asarray(wl, float)
+        if el.eqe <= 0 or dev.area <= 0 or self.broken:
+            return np.zeros_like(wl)
+        if env.drive is not None:
+            voltage, width, duty = env.drive.amplitude, env.drive.width, env.drive.width / env.drive.period
+        elif env.bias_voltage > 0:
+            voltage, width, duty = env.bias_voltage, math.inf, 1.0
+        else:
+            return np.zeros_like(wl)
+        current = self.current(voltage, env)
+        j = self.current_density(current)
+        if j <= 0:
+            return np.zeros_like(wl)
+        hot = env.temperature + 0.5 * self.heating(voltage, width)      # average over the pulse
+        quench = self.quantum_yield(hot) / max(self.quantum_yield(env.temperature), 1e-12)
+        rate = el.eqe / (1 + j / el.roll_off) * current / EV_J * quench        # photons/s in the pulse
+        center = HC_EV_NM / (HC_EV_NM / self.p.exciton.center + el.shift * 1e-3 * (hot - self.p.temperature))
+        spont = gaussian(wl, center, math.hypot(nm_width(center, el.fwhm), resolution))
+        j_th = el.threshold * math.exp((hot - self.p.temperature) / self.p.thermal.characteristic_temperature)
+        u = float(s_curve(j, j_th, el.beta)) / j * el.stimulated_efficiency
+        if rng is not None and self.p.fluctuation > 0:
+            u *= max(0.0, 1 + self.p.fluctuation * rng.standard_normal())
+        stim = gaussian(wl, center + 0.3 * nm_width(center, el.fwhm),
+                        math.hypot(nm_width(center, el.stimulated_fwhm), resolution))
+        return duty * rate * (spont + u * stim) * self.retained
 
 
 def presets() -> list[str]:
