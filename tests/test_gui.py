@@ -24,7 +24,12 @@ def slow_bench():
 
 def make_window(qtbot, bench, tmp_path):
     window = LabWindow(bench, tmp_path / "runs", settings_path=tmp_path / "gui.ini", monitor_interval=0.2)
-    qtbot.addWidget(window)
+
+    def stop_run(w):                      # no "abort the run?" dialog at teardown
+        if w.active:
+            w.current.abort("test teardown")
+            w.current.wait(60)
+    qtbot.addWidget(window, before_close_func=stop_run)
     window.show()
     return window
 
@@ -57,7 +62,8 @@ def test_pause_resume_abort_leave_bench_safe(qtbot, slow_bench, tmp_path):
     qtbot.mouseClick(window.buttons["Pause"], 1)
     qtbot.waitUntil(lambda: window.current.state == RunState.PAUSED, timeout=60_000)
     assert twin(slow_bench, "PumpLaser").get("shutter") == 0        # paused = beam blocked
-    assert window.buttons["Resume"].isEnabled() and not window.buttons["Pause"].isEnabled()
+    qtbot.waitUntil(lambda: window.buttons["Resume"].isEnabled(), timeout=5_000)   # UI refresh
+    assert not window.buttons["Pause"].isEnabled()
     qtbot.mouseClick(window.buttons["Resume"], 1)
     qtbot.waitUntil(lambda: window.current.state == RunState.RUNNING, timeout=60_000)
     qtbot.mouseClick(window.buttons["Abort"], 1)
