@@ -105,6 +105,33 @@ class Bench:
             bench.sample = sample_info
         return bench
 
+    @staticmethod
+    def probe(config=None) -> dict:
+        """Open each configured instrument on its own and ask for its identity and key
+        settings: {slot: {"model", "resource", "identity", "settings"} or
+        {"model", "resource", "error"}}. One that does not answer does not stop the rest."""
+        if not isinstance(config, config_module.BenchConfig):
+            config = config_module.load(config)
+        library = config.visa_library
+        if config.backend == "sim":
+            library = _open_sim(config, list(config.instruments), None, 0.0, None)[0].library
+        found = {}
+        for slot, spec in config.instruments.items():
+            entry = {"model": spec.model, "resource": spec.resource}
+            try:
+                driver = _open_driver(spec, library)
+            except InstrumentError as exc:
+                found[slot] = entry | {"error": str(exc)}
+                continue
+            try:
+                entry |= {"identity": driver.identity, "settings": driver.settings()}
+            except Exception as exc:
+                entry["error"] = f"{slot} at {spec.resource}: does not answer: {type(exc).__name__}: {exc}"
+            finally:
+                _quietly(driver.close)
+            found[slot] = entry
+        return found
+
     def close(self) -> None:
         """Safe state, then close every connection."""
         if not self._open:

@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     bench_options(lst)
     lst.add_argument("--json", action="store_true")
 
+    instruments = sub.add_parser("instruments", help="open every instrument of the bench, "
+                                                      "show identities and settings")
+    bench_options(instruments)
+    instruments.add_argument("--json", action="store_true")
+
     gui = sub.add_parser("gui", help="the bench GUI")
     bench_options(gui)
     gui.add_argument("--sample", help="sample preset or YAML file (simulated bench)")
@@ -275,6 +280,28 @@ def _analyze_table(args) -> int:
     return 0
 
 
+def cmd_instruments(args) -> int:
+    from .bench import Bench
+
+    config = _config(args)
+    found = Bench.probe(config)
+    failed = [slot for slot, entry in found.items() if "error" in entry]
+    if args.json:
+        print(json.dumps(jsonable({"bench": config.name, "instruments": found}), indent=2))
+        return 1 if failed else 0
+    print(f"{config.name} ({config.source}): {len(found) - len(failed)} of {len(found)} instruments answer")
+    for slot, entry in found.items():
+        print(f"\n  {slot:<30}{entry['model']} at {entry['resource']}")
+        if "error" in entry:
+            print(f"    NOT ANSWERING: {entry['error']}")
+            continue
+        print(f"    {entry['identity']}")
+        settings = ", ".join(f"{k}={_fmt(v)}" for k, v in entry["settings"].items())
+        if settings:
+            print(f"    {settings}")
+    return 1 if failed else 0
+
+
 def cmd_gui(args) -> int:
     from .bench import Bench
     from .gui.app import run
@@ -289,7 +316,8 @@ def cmd_gui(args) -> int:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"run": cmd_run, "list": cmd_list, "analyze": cmd_analyze, "gui": cmd_gui}
+    commands = {"run": cmd_run, "list": cmd_list, "analyze": cmd_analyze, "gui": cmd_gui,
+                "instruments": cmd_instruments}
     try:
         return commands[args.command](args)
     except UsageError as exc:

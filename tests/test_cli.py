@@ -88,3 +88,27 @@ def test_analyze_threshold_table(capsys, tmp_path):
     assert status == 0 and result["found"] and result["threshold"] == pytest.approx(22, rel=0.02)
     status, _, err = run_cli(capsys, "analyze", "threshold", str(path), "--x", "F", "--y", "J")
     assert status == 2 and "--y 'J': no such column" in err
+
+
+def test_instruments_lists_every_role_and_names_the_silent_one(capsys, tmp_path):
+    status, out, _ = run_cli(capsys, "instruments", "--sim", "--json")
+    listing = json.loads(out)["instruments"]
+    assert status == 0
+    roles = {slot.partition(".")[0] for slot in listing}
+    assert roles >= {"PumpLaser", "Attenuator", "PowerMeter", "Spectrometer", "StreakCamera",
+                     "SourceMeter", "PulsedSourceMeter", "PulseGenerator", "Oscilloscope",
+                     "TemperatureController", "LinearStage", "RotationStage", "Shutter"}
+    assert all("identity" in entry for entry in listing.values())
+    assert listing["StreakCamera"]["identity"].startswith("Hamamatsu")
+
+    import yaml
+    from labctl.config import DEFAULT_SIM
+    config = yaml.safe_load(DEFAULT_SIM.read_text())
+    config["roles"]["LinearStage"]["connection"]["write_termination"] = "\n"   # SMC100 needs CR LF
+    path = tmp_path / "bench.yaml"
+    path.write_text(yaml.safe_dump(config))
+    status, out, _ = run_cli(capsys, "instruments", "--config", str(path))
+    assert status == 1
+    assert "23 of 24 instruments answer" in out
+    assert "NOT ANSWERING: LinearStage at ASRL9::INSTR" in out
+    assert "Timeout" in out or "timeout" in out
