@@ -159,11 +159,11 @@ class Bench:
         specialised role (``Spectrograph``, ``TunablePumpLaser``) is found in the slot of
         the role it specialises. The view exposes only the asked role's interface."""
         wanted = ROLES[role]
-        bases = [k.role for k in wanted.__mro__ if k.__dict__.get("role")]
-        slot = next((self.slot(r, beam) for r in bases if self.slot(r, beam) in self.drivers), None)
+        slot = self.config.resolve(role, beam)
         if slot is None:
-            self.config.require([role], beam)
-            raise LabctlError(f"{self.slot(role, beam)} is configured but was not opened")
+            self.config.require({role: beam})
+        if slot not in self.drivers:
+            raise LabctlError(f"{slot} is configured but was not opened")
         driver = self.drivers[slot]
         if not isinstance(driver, wanted):
             raise LabctlError(f"{slot} is a {driver.role}, not a {role}")

@@ -109,7 +109,7 @@ def cmd_run(args) -> int:
     cls = registry.procedure_class(args.procedure)
     procedure = cls(**_parse_sets(args.set))
     config = _config(args)
-    config.require(procedure.roles, procedure.beam_line(), procedure.name)
+    config.require(procedure.required(), procedure.name)
     if config.backend != "sim" and (args.time_scale is not None or args.seed is not None):
         raise UsageError("--time-scale and --seed apply to the simulated bench only")
     preview = procedure.preview(config.envelope)

@@ -80,12 +80,24 @@ class BenchConfig:
     envelope: Envelope
     sim: dict
 
-    def slot(self, role: str, beam: str = "") -> str:
-        return role + (f".{beam.lstrip('.')}" if beam else "")
+    def slot(self, role: str, qualifier: str = "") -> str:
+        return role + (f".{qualifier.lstrip('.')}" if qualifier else "")
 
-    def require(self, roles, beam: str = "", who: str = "") -> None:
-        """Raise ``ConfigError`` unless every role (on ``beam``) is configured."""
-        missing = [self.slot(r, beam) for r in roles if self.slot(r, beam) not in self.instruments]
+    def resolve(self, role: str, qualifier: str = "") -> str | None:
+        """The configured slot filling ``role`` (with its qualifier, e.g. ``ns``): the
+        role's own slot or that of a role it specialises (a ``Spectrograph`` in the
+        ``Spectrometer.hr`` slot). None if there is none."""
+        for klass in ROLES[role].__mro__:
+            name = klass.__dict__.get("role")
+            if name and self.slot(name, qualifier) in self.instruments:
+                return self.slot(name, qualifier)
+        return None
+
+    def require(self, needs, who: str = "") -> None:
+        """Raise ``ConfigError`` unless every needed role is configured; ``needs`` maps
+        roles to qualifiers (or lists roles, unqualified)."""
+        needs = needs if isinstance(needs, dict) else dict.fromkeys(needs, "")
+        missing = [self.slot(r, q) for r, q in needs.items() if self.resolve(r, q) is None]
         if missing:
             need = f" needed by {who}" if who else ""
             raise ConfigError(self.source, "roles", f"missing role(s) {', '.join(missing)}{need} "

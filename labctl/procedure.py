@@ -17,9 +17,17 @@ run. ``figures(run)`` draws the figures of a stored run (PNG next to the run fil
 from dataclasses import dataclass, field
 
 from .beam import Beam
+
+#: Roles that belong to a beam line (their slots carry the line's qualifier).
+BEAM_ROLES = {"PumpLaser", "TunablePumpLaser", "Attenuator", "Shutter", "PowerMeter"}
 from .errors import ParameterError, SafetyError
 from .parameters import declared
 from .records import ArraySpec, Column
+
+
+class EndRun(Exception):
+    """Raised by a procedure to end its run early but normally (e.g. a damage guard):
+    the run finishes with this reason, keeping every step recorded so far."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ class Procedure:
     name: str = ""
     title: str = ""
     roles: tuple = ()
+    optional: tuple = ()       # roles used when the bench has them
     columns: tuple = ()        # Column declarations
     arrays: tuple = ()         # ArraySpec declarations
     views: tuple = ()          # live views the GUI shows: names, or (name, options)
@@ -101,6 +110,16 @@ class Procedure:
     def beam_line(self) -> str:
         """The beam line (role suffix) whose pump this procedure uses."""
         return ""
+
+    def slots(self) -> dict:
+        """Qualifier of each role's slot (required and optional roles): the beam line for
+        the pump-side roles, none for the rest. Override to choose e.g. another detector."""
+        return {role: self.beam_line() if role in BEAM_ROLES else ""
+                for role in self.roles + self.optional}
+
+    def required(self) -> dict:
+        """The slots of the roles the procedure cannot run without."""
+        return {role: q for role, q in self.slots().items() if role not in self.optional}
 
     def plan(self) -> list[PlannedStep]:
         raise NotImplementedError

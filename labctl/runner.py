@@ -24,6 +24,7 @@ from importlib.metadata import PackageNotFoundError, version
 import pandas as pd
 
 from .errors import LabctlError, PlanRefused, UsageError
+from .procedure import EndRun
 from .records import Analysis, Descriptor, Event, Start, Step, Stop
 
 log = logging.getLogger(__name__)
@@ -165,10 +166,17 @@ class RunContext:
         self.results: dict = {}
         self.table: dict = {}
 
-    def role(self, name: str, beam: str | None = None):
-        """The view of a role, owned by this run."""
-        beam = self.run.procedure.beam_line() if beam is None else beam
-        return self.bench.role(name, beam, owner=self.run.owner)
+    def role(self, name: str, qualifier: str | None = None):
+        """The view of a role (in the slot the procedure chose for it), owned by this run."""
+        if qualifier is None:
+            qualifier = self.run.procedure.slots().get(name, "")
+        return self.bench.role(name, qualifier, owner=self.run.owner)
+
+    def has(self, name: str, qualifier: str | None = None) -> bool:
+        """Whether the bench has an instrument for a role (optional roles)."""
+        if qualifier is None:
+            qualifier = self.run.procedure.slots().get(name, "")
+        return self.bench.config.resolve(name, qualifier) in self.bench.drivers
 
     def set_axis(self, name: str, values, unit: str) -> None:
         """Declare an axis of the recorded arrays (before the first step)."""
@@ -235,7 +243,7 @@ class Runner:
     # -- queue --------------------------------------------------------------------
     def _check(self, procedure) -> None:
         """Refuse a procedure before it is queued: missing roles, unsafe setpoints."""
-        self.bench.config.require(procedure.roles, procedure.beam_line(), procedure.name)
+        self.bench.config.require(procedure.required(), procedure.name)
         preview = procedure.preview(self.bench.envelope)
         if not preview.ok:
             raise PlanRefused(procedure.name, preview.violations)
@@ -287,7 +295,8 @@ class Runner:
         status, reason, tb, started = RunState.FINISHED, "completed", "", False
         try:
             run._transition(RunState.RUNNING)
-            slots = [bench.slot(r, procedure.beam_line()) for r in procedure.roles]
+            slots = [slot for r, q in procedure.slots().items()
+                     if (slot := bench.config.resolve(r, q)) in bench.drivers]
             with bench.claimed(slots, run.owner):
                 if procedure.beam() is not None:
                     bench.set_beam(procedure.beam())
@@ -308,6 +317,10 @@ class Runner:
                             bench.check_setpoint(sp.quantity, sp.value, sp.unit, procedure.beam_line())
                     run.steps_planned += len(plan)
                 procedure.teardown(context)
+        except EndRun as exc:
+            reason = f"ended early: {exc}"
+            context.event("ended", str(exc))
+            procedure.teardown(context)
         except Aborted as exc:
             status, reason = RunState.ABORTED, str(exc) or "aborted"
         except Exception as exc:

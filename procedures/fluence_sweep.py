@@ -16,8 +16,8 @@ from labctl.analysis import spectra
 from labctl.analysis.threshold import find_threshold
 from labctl.beam import Beam
 from labctl.errors import ParameterError
-from labctl.parameters import Bool, Choice, Float, Int
-from labctl.procedure import PlannedStep, Procedure, Setpoint
+from labctl.parameters import Bool, Choice, Float, Int, Text
+from labctl.procedure import EndRun, PlannedStep, Procedure, Setpoint
 from labctl.records import ArraySpec, Column
 
 HC_EV_NM = 1239.84193
@@ -34,6 +34,7 @@ class FluenceSweep(Procedure):
     name = "fluence-sweep"
     title = "Pump-fluence sweep: L-L curve, linewidth and ASE/lasing threshold"
     roles = ("PumpLaser", "Attenuator", "PowerMeter", "Spectrometer")
+    optional = ("Shutter",)
 
     fluence_start = Float(2.0, unit="uJ/cm^2", minimum=1e-3, maximum=1e5, doc="first target fluence")
     fluence_stop = Float(150.0, unit="uJ/cm^2", minimum=1e-3, maximum=1e5, doc="last target fluence")
@@ -53,6 +54,17 @@ class FluenceSweep(Procedure):
                           doc="absorption cross-section at the pump wavelength, for ⟨N⟩")
     window_start = Float(519.0, unit="nm", minimum=100, maximum=3000, doc="start of the intensity window")
     window_stop = Float(531.0, unit="nm", minimum=100, maximum=3000, doc="end of the intensity window")
+    line = Text("", max_length=20, doc="pump beam line: '' (main) or a slot qualifier such as ns")
+    detector = Text("", max_length=20, doc="spectrometer slot qualifier ('' or e.g. hr)")
+    center_wavelength = Float(0.0, unit="nm", minimum=0, maximum=3000,
+                              doc="spectrograph centre wavelength (0: leave as it is)")
+    adaptive = Bool(False, doc="add points around the threshold until its interval is narrow")
+    adaptive_precision = Float(0.03, minimum=0.005, maximum=0.5,
+                               doc="target relative half-width of the threshold interval")
+    adaptive_points = Int(12, minimum=1, maximum=200, doc="most points adaptive sampling may add")
+    damage_guard = Bool(False, doc="stop if the output falls or the pump passes a multiple of the threshold")
+    guard_multiple = Float(5.0, minimum=1.1, maximum=1000, doc="stop above this multiple of the threshold")
+    guard_drop = Float(0.2, minimum=0.01, maximum=0.99, doc="stop when the output falls by this fraction")
 
     columns = (
         Column("fluence_target", "uJ/cm^2", "target fluence"),
@@ -67,6 +79,7 @@ class FluenceSweep(Procedure):
         Column("fwhm", "nm", "FWHM of the whole spectrum"),
         Column("saturated", "", "1 if the spectrum is clipped"),
         Column("repeat", "", "sweep repetition"),
+        Column("adaptive", "", "1 for points added by adaptive sampling"),
     )
     arrays = (ArraySpec("spectrum", "counts/s", ("wavelength",), "dark-corrected spectrum"),)
     views = ("light-in-out", "spectrum", "waterfall")
@@ -82,18 +95,41 @@ class FluenceSweep(Procedure):
     def beam(self) -> Beam:
         return Beam(self.geometry, self.stripe_width, self.stripe_length, self.spot_diameter)
 
+    def beam_line(self) -> str:
+        return self.line
+
+    def slots(self):
+        return super().slots() | {"Spectrometer": self.detector}
+
     def fluences(self) -> np.ndarray:
         space = np.geomspace if self.spacing == "log" else np.linspace
         return space(self.fluence_start, self.fluence_stop, self.points)
 
-    def plan(self):
-        area = self.beam().area
+    def _step(self, fluence, repeat, adaptive=False):
         per_point = 1.5 + self.averages * self.integration_time + self.shots * 1e-3
-        return [PlannedStep(f"repeat {r + 1}, {f:.4g} µJ/cm²",
-                            (Setpoint("fluence", f, "uJ/cm^2"),
-                             Setpoint("pulse_energy", f * area, "uJ")),
-                            per_point, {"fluence": f, "repeat": r})
-                for r in range(self.repeats) for f in self.fluences()]
+        label = f"{'adaptive' if adaptive else f'repeat {repeat + 1}'}, {fluence:.4g} µJ/cm²"
+        return PlannedStep(label, (Setpoint("fluence", fluence, "uJ/cm^2"),
+                                   Setpoint("pulse_energy", fluence * self.beam().area, "uJ")),
+                           per_point, {"fluence": fluence, "repeat": repeat, "adaptive": adaptive})
+
+    def plan(self):
+        return [self._step(f, r) for r in range(self.repeats) for f in self.fluences()]
+
+    def more_steps(self, run, results):
+        """Adaptive sampling: fluences inside the threshold's interval (within the
+        planned range) until the interval is narrow enough or the budget is spent."""
+        threshold = results.get("threshold") or {}
+        done = run.table.get("adaptive", [])
+        if not (self.adaptive and threshold.get("found")) or sum(done) >= self.adaptive_points:
+            return []
+        value, low, high = threshold["value"], threshold["low"], threshold["high"]
+        if (high - low) / (2 * value) <= self.adaptive_precision:
+            return []
+        measured = np.asarray(run.table["fluence"])
+        candidates = np.geomspace(max(low * 0.9, self.fluence_start), min(high * 1.1, self.fluence_stop), 4)
+        fresh = [f for f in candidates if np.min(np.abs(measured / f - 1)) > 0.01]
+        budget = int(self.adaptive_points - sum(done))
+        return [self._step(float(f), self.repeats, adaptive=True) for f in fresh[:budget]]
 
     # -- run ----------------------------------------------------------------------
     def setup(self, run):
@@ -101,17 +137,40 @@ class FluenceSweep(Procedure):
         self.wavelength = laser.wavelength
         self.rep_rate = laser.rep_rate
         meter.set_wavelength(self.wavelength)
+        if self.center_wavelength > 0:
+            run.role("Spectrograph", self.detector).set_center_wavelength(self.center_wavelength)
         spectrometer.set_integration_time(self.integration_time)
         self.template = None
         run.set_axis("wavelength", spectrometer.wavelengths, "nm")
         run.role("Attenuator").set_pulse_energy(self.fluence_start * self.beam().area * 1e-6)
-        laser.open_shutter()
+        self._beam(run, open_=True)
+
+    def _beam(self, run, open_):
+        """Open (or close) the laser's shutter and, if the line has one, the external shutter."""
+        shutters = [run.role("PumpLaser")] + ([run.role("Shutter")] if run.has("Shutter") else [])
+        for shutter in shutters:
+            (shutter.open_shutter if open_ else shutter.close_shutter)()
 
     def on_pause(self, run):
-        run.role("PumpLaser").close_shutter()
+        self._beam(run, open_=False)
 
     def on_resume(self, run):
-        run.role("PumpLaser").open_shutter()
+        self._beam(run, open_=True)
+
+    def _guard(self, run, step):
+        """Damage guard: end the run before a fluence far above threshold, or when the
+        stimulated output fell at equal or higher pump."""
+        if not self.damage_guard:
+            return
+        threshold = run.results.get("threshold") or {}
+        if threshold.get("found") and step.values["fluence"] > self.guard_multiple * threshold["value"]:
+            raise EndRun(f"damage guard: {step.values['fluence']:.4g} µJ/cm² is above "
+                         f"{self.guard_multiple:g} × the threshold {threshold['value']:.3g} µJ/cm²")
+        fluence, output = run.table.get("fluence", []), run.table.get("intensity_stimulated", [])
+        if len(output) >= 2 and fluence[-1] >= fluence[-2] * 0.98 and output[-2] > 0 \
+                and output[-1] < (1 - self.guard_drop) * output[-2]:
+            raise EndRun(f"damage guard: the stimulated output fell by {1 - output[-1] / output[-2]:.0%} "
+                         f"at {fluence[-1]:.4g} µJ/cm² (sample damage?)")
 
     def _set_energy(self, run, target):
         """Set the pulse energy (J); correct once from the measurement; return measured J."""
@@ -140,6 +199,7 @@ class FluenceSweep(Procedure):
             spectrometer.set_integration_time(t)
 
     def measure(self, run, step):
+        self._guard(run, step)
         area = self.beam().area
         energy = self._set_energy(run, step.values["fluence"] * area * 1e-6)
         counts, t, saturated = self._spectrum(run)
@@ -159,11 +219,12 @@ class FluenceSweep(Procedure):
             "peak_wavelength": spectra.peak(wl, counts)[0],
             "fwhm": spectra.fwhm(wl, counts),
             "saturated": float(saturated), "repeat": float(step.values["repeat"]),
+            "adaptive": float(step.values["adaptive"]),
             "spectrum": counts.astype(np.float32),
         }
 
     def teardown(self, run):
-        run.role("PumpLaser").close_shutter()
+        self._beam(run, open_=False)
 
     # -- analysis -----------------------------------------------------------------
     def analyze(self, scalars):
@@ -177,7 +238,7 @@ class FluenceSweep(Procedure):
                              "reason": result.reason, "agree": result.agree},
                "beta": result.beta, "slope_below": result.slope_below,
                "slope_above": result.slope_above, "warnings": result.warnings,
-               "points": int(len(scalars))}
+               "points": int(len(scalars)), "adaptive_points": int(scalars["adaptive"].sum())}
         if result.found:
             below = scalars[scalars["fluence"] < 0.8 * result.threshold]
             above = scalars[scalars["fluence"] > 1.5 * result.threshold]
