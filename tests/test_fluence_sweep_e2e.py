@@ -49,3 +49,32 @@ def test_no_threshold_below_it():
         run = Runner(bench).run(FluenceSweep(points=15, fluence_start=1, fluence_stop=12))
     threshold = run.stop.results["threshold"]
     assert not threshold["found"] and threshold["reason"]
+
+
+def test_adaptive_sampling_narrows_the_interval():
+    with Bench.open(time_scale=0, seed=21) as bench:
+        run = Runner(bench).run(FluenceSweep(points=10, adaptive=True, adaptive_precision=0.03,
+                                             adaptive_points=16))
+    results, threshold = run.stop.results, run.stop.results["threshold"]
+    assert 0 < results["adaptive_points"] <= 16 and run.steps_done == 10 + results["adaptive_points"]
+    half_width = (threshold["high"] - threshold["low"]) / 2 / threshold["value"]
+    assert half_width <= 0.03 or results["adaptive_points"] == 16
+    assert threshold["value"] == pytest.approx(22, rel=0.10)
+
+
+def test_damage_guard_stops_before_a_multiple_of_the_threshold():
+    with Bench.open(time_scale=0, seed=22) as bench:
+        run = Runner(bench).run(FluenceSweep(points=30, damage_guard=True, guard_multiple=3.0))
+    assert run.stop.status == "finished" and "damage guard" in run.stop.reason
+    assert run.steps_done < 30 and run.stop.results["points"] == run.steps_done
+
+
+def test_damage_guard_stops_when_the_output_falls(tmp_path):
+    sample = yaml.safe_load((PRESETS_DIR / "cspbbr3_film_fs.yaml").read_text())
+    sample["degradation"].update(damage_fluence="60 uJ/cm^2", damage_shots=500)
+    path = tmp_path / "fragile.yaml"
+    path.write_text(yaml.safe_dump(sample))
+    with Bench.open(time_scale=0, seed=23, sample=str(path)) as bench:
+        run = Runner(bench).run(FluenceSweep(points=30, fluence_stop=300, damage_guard=True,
+                                             guard_multiple=100))
+    assert "output fell" in run.stop.reason and run.steps_done < 30
