@@ -78,6 +78,13 @@ class Procedure:
     arrays: tuple = ()         # ArraySpec declarations
     views: tuple = ()          # live views the GUI shows: names, or (name, options)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        clash = [name for name in declared(cls) if callable(getattr(Procedure, name, None))]
+        if clash:
+            raise TypeError(f"{cls.__name__}: parameter(s) {', '.join(clash)} would hide "
+                            f"Procedure methods of the same name; rename them")
+
     def __init__(self, **values):
         params = declared(type(self))
         for name, value in values.items():

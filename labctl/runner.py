@@ -85,6 +85,7 @@ class Run:
         self._cond = threading.Condition()
         self._pause = False
         self._abort_reason = None
+        self.suspenders = []        # (check, interval): check() -> reason to hold, or None
 
     def __repr__(self):
         return f"<Run {self.procedure.name} {self.uid[:8]} {self._state.value}>"
@@ -107,6 +108,26 @@ class Run:
         with self._cond:
             if self._state in (RunState.RUNNING, RunState.QUEUED):
                 self._pause = True
+
+    def _suspend(self, context) -> None:
+        """Hold while a suspender of this run or of a run it is part of reports a
+        reason (temperature out of its band, interlock open); resume when it clears."""
+        for check, interval in [entry for run in self.chain() for entry in run.suspenders]:
+            reason = check()
+            if reason is None:
+                continue
+            held = [run for run in self.chain() if run.state == RunState.RUNNING]
+            for run in held:
+                run._transition(RunState.PAUSED)
+            self.procedure.on_pause(context)
+            context.event("suspended", reason)
+            while reason is not None:
+                context.sleep(interval)          # abort-aware
+                reason = check()
+            for run in reversed(held):
+                run._transition(RunState.RUNNING)
+            self.procedure.on_resume(context)
+            context.event("resumed", "condition back in range")
 
     def resume(self) -> None:
         with self._cond:
@@ -138,10 +159,19 @@ class Run:
     def abort_requested(self) -> bool:
         return self._abort_reason is not None or (self.parent is not None and self.parent.abort_requested)
 
+    def chain(self) -> list:
+        """This run and the runs it is part of (a series and its inner run)."""
+        runs, run = [], self
+        while run is not None:
+            runs.append(run)
+            run = run.parent
+        return runs
+
     def boundary(self, context) -> None:
-        """A step boundary: honour abort and pause requests."""
+        """A step boundary: honour abort and pause requests and the suspenders."""
         if self.abort_requested:
             raise Aborted(self._abort_reason or self.parent._abort_reason)
+        self._suspend(context)
         if not self._pause:
             return
         self._transition(RunState.PAUSED)
@@ -185,6 +215,12 @@ class RunContext:
     def event(self, kind: str, message: str, **data) -> None:
         self.runner._emit(Event(self.uid, time.time(), kind, message, data))
 
+    def suspend_while(self, check, interval: float = 5.0) -> None:
+        """Register a suspender: at every step boundary of this run (and of the runs it
+        starts), ``check()`` returning a reason pauses the run until it returns None;
+        ``interval`` s between re-checks."""
+        self.run.suspenders.append((check, interval))
+
     def sleep(self, seconds: float, interval: float = 0.5) -> None:
         """Wait, honouring abort requests (simulated time on the simulated bench)."""
         while seconds > 0:
@@ -195,10 +231,16 @@ class RunContext:
             seconds -= chunk
 
     def run_inner(self, procedure, notes: str = ""):
-        """Run another procedure now as a child of this run (series procedures)."""
+        """Run another procedure now as a child of this run (series procedures): it is
+        stored as its own run file linked to this one. Its abort aborts this run; its
+        failure fails it."""
         child = Run(self.runner, procedure, notes=notes, parent=self.run)
         self.runner._check(procedure)
         self.runner._execute(child)
+        if child.state == RunState.ABORTED:
+            raise Aborted(child.stop.reason)
+        if child.state == RunState.FAILED:
+            raise LabctlError(f"inner {procedure.name} run {child.uid[:8]} failed: {child.stop.reason}")
         return child
 
 
@@ -328,7 +370,13 @@ class Runner:
             tb = traceback.format_exc()
             log.error("run %s failed: %s", run.uid[:8], reason)
         finally:
-            failures = bench.safe_state() if run.parent is None else {}
+            self._end(run, context, status, reason, tb, started, outer)
+
+    def _end(self, run, context, status, reason, tb, started, outer) -> None:
+        """Safe state, stop record, final state -- whatever fails on the way, the run
+        ends and its waiters are released."""
+        try:
+            failures = self.bench.safe_state() if run.parent is None else {}
             if failures:
                 reason += "; NOT SAFE: " + "; ".join(f"{s}: {m}" for s, m in failures.items())
                 status = RunState.FAILED
@@ -337,10 +385,18 @@ class Runner:
             run.stop = Stop(run.uid, status.value, reason, time.time(), run.steps_done,
                             results=context.results, traceback=tb)
             self._emit(run.stop)
+        except Exception as exc:             # e.g. the run file cannot be written
+            log.exception("run %s: ending it failed", run.uid[:8])
+            status, reason = RunState.FAILED, f"{reason}; then: {_describe(exc)}"
+            run.stop = Stop(run.uid, status.value, reason, time.time(), run.steps_done,
+                            results=context.results, traceback=traceback.format_exc())
+        finally:
             self.current = outer
             if run.state != status:
                 if status == RunState.ABORTED and run.state != RunState.ABORTING:
                     run._transition(RunState.ABORTING)
+                if status not in TRANSITIONS[run.state]:
+                    status = RunState.FAILED
                 run._transition(status)
 
     def _start_record(self, run, plan, snapshot) -> Start:

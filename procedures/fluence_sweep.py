@@ -83,6 +83,13 @@ class FluenceSweep(Procedure):
     )
     arrays = (ArraySpec("spectrum", "counts/s", ("wavelength",), "dark-corrected spectrum"),)
     views = ("light-in-out", "spectrum", "waterfall")
+    #: What a series records from each fluence sweep: (column, path in results, unit).
+    key_results = (("threshold", ("threshold", "value"), "uJ/cm^2"),
+                   ("threshold_low", ("threshold", "low"), "uJ/cm^2"),
+                   ("threshold_high", ("threshold", "high"), "uJ/cm^2"),
+                   ("beta", ("beta",), ""),
+                   ("fwhm_above", ("fwhm_above_nm",), "nm"),
+                   ("peak_above", ("peak_above_nm",), "nm"))
 
     def check(self):
         if self.fluence_stop <= self.fluence_start:
