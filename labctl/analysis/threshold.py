@@ -664,6 +664,12 @@ def find_threshold(pump, output, linewidth=None, *, unit: str = "", saturated=No
     if delta_bic < MIN_DELTA_BIC or beta > MAX_BETA:
         kind = "linear" if abs(exponent - 1) < 0.15 else "sublinear" if exponent < 1 else "superlinear"
         reason = f"no kink: the output follows a curve without threshold (power-law slope {exponent:.2f}, {kind})"
+        line = np.column_stack([np.ones_like(xs), xs])
+        intercept, slope = _linear_solve(line, ys, weight)
+        onset = -intercept / slope if slope > 0 else math.nan
+        if kind == "linear" and 0.2 * xs[0] < onset <= xs[0]:
+            reason = (f"all points look above threshold: the output rises linearly from zero at "
+                      f"{onset * x_scale:.3g} {unit}, at or below the first point").replace(" ,", ",")
     elif below < MIN_BELOW:
         reason = (f"all points look above threshold: the stimulated output extrapolates to zero "
                   f"at {x_th * x_scale:.3g} {unit}, at or below the first points").replace(" ,", ",")
