@@ -9,7 +9,6 @@ with noise relative to the intensity.
 import math
 
 import numpy as np
-from scipy import stats
 
 from . import models
 from .fitting import Fit, fit_model
@@ -34,10 +33,13 @@ def _fit(length_cm, intensity):
 def vsl_gain(length, intensity, saturation_sigma=3.0, min_points=5) -> Fit:
     """Net modal gain g (cm⁻¹) from stripe lengths ``length`` (mm) and edge intensities.
 
-    Gain saturation: starting from the shortest lengths, each next length is kept while
-    its intensity is not below the fit to the shorter ones by more than
-    ``saturation_sigma`` standard deviations of the prediction; from the first that is,
-    the rest are excluded. Values: ``gain`` (cm⁻¹), ``amplitude`` (per cm), and
+    Gain saturation: starting from the shortest third of the lengths (at least
+    ``min_points``), the next lengths
+    are compared with the fit to the shorter ones; the first at which the mean deviation
+    of up to three next points lies ``saturation_sigma`` standard errors below the
+    prediction starts the saturated part, which is excluded. The scatter of ln I comes
+    from second differences of all points, which a smooth curve -- saturated or not --
+    does not affect. Values: ``gain`` (cm⁻¹), ``amplitude`` (per cm), and
     ``saturation_length`` (mm; nan if none was found).
     """
     length = np.asarray(length, float)
@@ -47,14 +49,24 @@ def vsl_gain(length, intensity, saturation_sigma=3.0, min_points=5) -> Fit:
     if usable.size < 3:
         raise ValueError(f"VSL fit needs at least 3 positive lengths and intensities, got {usable.size}")
     x, y = length[usable] / MM_PER_CM, intensity[usable]
-    kept = min(max(min_points, 3), x.size)
+    log_y = np.log(y)
+    bends = log_y[:-2] - 2 * log_y[1:-1] + log_y[2:]
+    scatter = math.sqrt(float(np.mean(bends ** 2)) / 6) if bends.size >= 3 else 0.0
+    kept = min(max(min_points, 3, x.size // 3), x.size)
     while kept < x.size:
         result, _ = _fit(x[:kept], y[:kept])
-        predicted = float(result.eval(x=x[kept:kept + 1])[0])
-        spread = float(result.eval_uncertainty(x=x[kept:kept + 1], sigma=1)[0]) if result.covar is not None else 0.0
-        scatter = math.sqrt(result.chisqr / max(result.nfree, 1))
-        limit = stats.t.ppf(stats.norm.cdf(saturation_sigma), max(result.nfree, 1))
-        if math.log(y[kept]) < predicted - limit * math.hypot(scatter, spread):
+        ahead = slice(kept, min(kept + 3, x.size))
+        predicted = result.eval(x=x[ahead])
+        spread = result.eval_uncertainty(x=x[ahead], sigma=1) if result.covar is not None else 0.0
+        # The points ahead share the error of the prediction, not their own scatter.
+        deviation = float(np.mean(log_y[ahead] - predicted))
+        error = math.sqrt(scatter ** 2 / predicted.size + float(np.mean(spread)) ** 2)
+        if deviation < -saturation_sigma * error:
+            # Keep the leading points of the block that are on the curve by themselves.
+            for value, centre, width in zip(log_y[ahead], predicted, np.broadcast_to(spread, predicted.shape)):
+                if value < centre - 2 * math.hypot(scatter, width):
+                    break
+                kept += 1
             break
         kept += 1
     result, fit = _fit(x[:kept], y[:kept])

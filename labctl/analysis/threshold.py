@@ -6,38 +6,39 @@ background removed) reaches zero. Three estimators, combined into a consensus:
 
 ``s-curve``      fit of the laser rate-equation S-curve ``η·s_curve(x, x_th, β)`` plus a
                  background (none, an offset, or an offset plus a saturating spontaneous
-                 band ``A(1 − e^(−x/x_s))``, chosen by BIC); gives β as well.
+                 band ``A(1 − e^(−x/x_s))``, chosen by BIC); gives β as well. Its
+                 interval comes from the profile χ²(x_th).
 ``two-segment``  two straight lines joined at a knee on linear axes, fitted to the output
                  with the S-curve's background removed; the knee is where the upper line
                  meets the extrapolated lower (spontaneous) line, i.e. where the
                  stimulated output extrapolates to zero.
-``linewidth``    midpoint of the collapse of the emission linewidth (when given).
+``linewidth``    midpoint of the collapse of the emission linewidth (when given): a
+                 different observable, reported and compared but not averaged.
 
-Every fit has the same structure: for fixed nonlinear parameters (x_th and β, the knee,
-the midpoint and steepness of the collapse, x_s) the model is linear in its amplitudes, so
-the amplitudes are solved exactly ("variable projection") for a whole grid of nonlinear
-parameters at once. The grid gives the global optimum, and its minimum over the other
-parameters gives the profile χ²(threshold), whose crossings give the confidence interval.
+For fixed nonlinear parameters every model here is linear in its amplitudes, which are
+solved exactly ("variable projection", ``_lsq``): a coarse grid over (x_th, β, x_s) gives
+the starting point, Levenberg–Marquardt refines it, and the profile χ²(x_th) -- β and
+x_s re-optimized at each x_th -- gives the confidence interval.
 
 Noise model: σᵢ² = σ₀² + r²·mᵢ² -- an absolute floor (read noise, the error of the
 spontaneous subtraction near zero, where the output may be negative) plus a part
 relative to the model mᵢ (pump and shot-to-shot fluctuations of stimulated output).
-σ₀ and r are estimated from the residuals by maximum likelihood unless ``sigma`` is
-given; intervals use Student quantiles for the estimated scale.
+σ₀ and r are estimated by maximum likelihood unless ``sigma`` is given; intervals use
+Student quantiles for the estimated scale.
 
 ``find_threshold`` reports "no threshold" (``found=False`` with a ``reason``) instead of
-inventing one when a curve without a kink (power law, linear plus saturating emission)
-explains the data as well, when every point is above threshold, or when the kink lies
-outside the measured range.
+inventing one when a curve without a kink (power law, exciton plus multi-exciton
+emission, linear plus saturating emission) explains the data about as well, when every
+point is above threshold, or when the kink is not pinned down inside the measured range.
 """
 
 import math
-from functools import lru_cache
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy import stats
 
+from ._lsq import (delta_chi2, fit_curves, grid_min, interp, jacobian, linear_solve, minimize, noise_fit,
+                   noise_model, parabolic_min, profile_interval)
 from .models import s_curve
 
 MIN_BELOW, MIN_ABOVE = 2, 3    # points required below and above a threshold
@@ -93,124 +94,6 @@ class ThresholdResult:
 
 # -- the shared core: amplitudes solved exactly on a grid of shapes ---------------------
 
-def _fit_curves(curves, bases, y, weight):
-    """Weighted least squares ``y ≈ a·curve + basis·c`` with ``a ≥ 0``, for every curve
-    and every basis (an (n, k) array, or None for no background).
-
-    ``curves`` has shape (..., n). Each basis is projected out once (QR), so a curve costs
-    a few dot products. Returns (χ², a), each shaped (..., len(bases)).
-    """
-    root = np.sqrt(weight)
-    yw = y * root
-    cw = curves * root
-    cc0 = np.einsum("...n,...n->...", cw, cw)
-    cy0 = cw @ yw
-    qs = [None if b is None else _orthonormal(b * root[:, None]) for b in bases]
-    stacked = [q for q in qs if q is not None]
-    cq_all = cw @ np.concatenate(stacked, axis=1) if stacked else None
-    chi2, amplitude, start = [], [], 0
-    for q in qs:
-        if q is None:
-            cc, cy, yy = cc0, cy0, yw @ yw
-        else:
-            cq = cq_all[..., start:start + q.shape[1]]
-            start += q.shape[1]
-            yq = q.T @ yw
-            cc = cc0 - np.einsum("...k,...k->...", cq, cq)
-            cy = cy0 - cq @ yq
-            yy = yw @ yw - yq @ yq
-        a = np.where((cy > 0) & (cc > 0), cy / np.where(cc > 0, cc, 1.0), 0.0)
-        chi2.append(yy - a * cy)
-        amplitude.append(a)
-    return np.stack(chi2, -1), np.stack(amplitude, -1)
-
-
-def _orthonormal(columns):
-    """Orthonormal basis of the span of a few columns (Gram–Schmidt, twice for accuracy)."""
-    q = []
-    for c in columns.T:
-        for _ in range(2):
-            for u in q:
-                c = c - (u @ c) * u
-        norm = math.sqrt(c @ c)
-        if norm > 1e-10 * math.sqrt(columns.size):
-            q.append(c / norm)
-    return np.stack(q, -1)
-
-
-def _linear_solve(columns, y, weight):
-    """Coefficients of the weighted linear fit of y on ``columns`` (n, k)."""
-    a = columns * weight[:, None]
-    return np.linalg.solve(columns.T @ a + 1e-300 * np.eye(columns.shape[1]), a.T @ y)
-
-
-def _parabolic_min(values, axis=-1):
-    """Minimum along ``axis``, refined by a parabola through the lowest grid point and its
-    neighbours. Returns (minimum, fractional index)."""
-    v = np.moveaxis(values, axis, -1)
-    i = np.argmin(v, axis=-1)[..., None]
-    j = np.clip(i, 1, v.shape[-1] - 2)
-    a, b, c = np.moveaxis(np.take_along_axis(v, j + np.arange(-1, 2), -1), -1, 0)
-    curvature = a - 2 * b + c
-    ok = curvature > 0
-    shift = ok * np.clip(0.5 * (a - c) / np.where(ok, curvature, 1.0), -1, 1)
-    best = np.take_along_axis(v, i, -1)[..., 0]
-    return np.minimum(b - 0.25 * (a - c) * shift, best), j[..., 0] + shift
-
-
-def _interp(grid, index):
-    """Value of a uniform ``grid`` at a fractional ``index``."""
-    return float(np.interp(index, np.arange(len(grid)), grid))
-
-
-def _profile_interval(grid, profile, delta):
-    """Best value and the interval where ``profile − min ≤ delta`` (linear crossings).
-    A side that does not cross inside the grid ends at the grid edge."""
-    minimum, index = _parabolic_min(profile)
-    best = _interp(grid, index)
-    inside = profile - minimum <= delta
-    i0 = int(np.argmin(profile))
-    lo, hi = i0, i0
-    while lo > 0 and inside[lo - 1]:
-        lo -= 1
-    while hi < len(grid) - 1 and inside[hi + 1]:
-        hi += 1
-
-    def crossing(i, j):          # between grid[i] (inside) and grid[j] (outside)
-        fi, fj = profile[i] - minimum - delta, profile[j] - minimum - delta
-        return grid[i] + (grid[j] - grid[i]) * fi / (fi - fj) if np.isfinite(fj) else grid[j]
-
-    low = crossing(lo, lo - 1) if lo > 0 else grid[0]
-    high = crossing(hi, hi + 1) if hi < len(grid) - 1 else grid[-1]
-    return best, min(low, best), max(high, best), lo == 0, hi == len(grid) - 1
-
-
-def _noise_fit(residual, model, floor=None):
-    """Maximum-likelihood noise model σᵢ² = s²·(f² + mᵢ²) for the residuals of a model m:
-    the floor f on a grid (or as given), the scale s² in closed form.
-    Returns (−2 ln L, s², f² + m², f)."""
-    n = residual.size
-    top = max(float(np.max(np.abs(model))), 1e-300)
-    floors = top * np.geomspace(1e-4, 10, 41) if floor is None else np.array([floor])
-    variance = floors[:, None] ** 2 + model[None, :] ** 2
-    scale2 = np.maximum(np.mean(residual ** 2 / variance, axis=1), 1e-30)
-    deviance = n * np.log(scale2) + np.sum(np.log(variance), axis=1) + n
-    best = int(np.argmin(deviance))
-    return float(deviance[best]), float(scale2[best]), variance[best], floors[best]
-
-
-def _noise(residual, model, parameters, sigma=None):
-    """Per-point σ = √(σ₀² + r²m²) by maximum likelihood, corrected for the fitted
-    parameters (unless the caller gave ``sigma``). Returns (σ, relative part r, floor σ₀)."""
-    if sigma is not None:
-        return sigma, math.nan, math.nan
-    n = residual.size
-    _, scale2, variance, floor = _noise_fit(residual, model)
-    scale2 *= n / max(n - parameters, 1)
-    r = math.sqrt(scale2)
-    return np.sqrt(scale2 * variance), r, r * floor
-
-
 def _evidence(y, fitted, k, nulls, sigma):
     """BIC of the best curve without a kink minus the S-curve's (``fitted``, ``k``
     parameters). Each comparison uses one noise floor for both curves, the larger of
@@ -222,19 +105,13 @@ def _evidence(y, fitted, k, nulls, sigma):
     if sigma is not None:
         chi2 = min(bic(float(np.sum(((y - m) / sigma) ** 2)), j) for m, j in nulls)
         return chi2 - bic(float(np.sum(((y - fitted) / sigma) ** 2)), k)
-    own = _noise_fit(y - fitted, fitted)[3]
+    own = noise_fit(y - fitted, fitted)[3]
     evidence = math.inf
     for m, j in nulls:
-        floor = max(own, _noise_fit(y - m, m)[3])
-        evidence = min(evidence, bic(_noise_fit(y - m, m, floor)[0], j)
-                       - bic(_noise_fit(y - fitted, fitted, floor)[0], k))
+        floor = max(own, noise_fit(y - m, m)[3])
+        evidence = min(evidence, bic(noise_fit(y - m, m, floor)[0], j)
+                       - bic(noise_fit(y - fitted, fitted, floor)[0], k))
     return evidence
-
-
-@lru_cache(maxsize=512)
-def _delta(dof, confidence):
-    """Δχ² for a one-parameter profile interval with an estimated noise scale."""
-    return float(stats.t.ppf(0.5 + confidence / 2, max(dof, 1)) ** 2)
 
 
 # -- the S-curve ----------------------------------------------------------------------
@@ -260,7 +137,7 @@ def _coarse(x, y, weight, kinds):
     if "saturating" in kinds:
         backgrounds += [("saturating", v) for v in np.linspace(math.log(x[0] / 2), math.log(x[-1] * 2), 6)]
     curves = s_curve(x, np.exp(lxth)[:, None, None], np.exp(lbeta)[None, :, None])
-    chi2 = _fit_curves(curves, [_bases(x, *b) for b in backgrounds], y, weight)[0]
+    chi2 = fit_curves(curves, [_bases(x, *b) for b in backgrounds], y, weight)
     return chi2, lxth, lbeta, backgrounds
 
 
@@ -285,42 +162,6 @@ def _residuals(x, yw, root, theta, kind):
     return yw - (a @ coef)[..., 0]
 
 
-def _jacobian(residuals, theta, res, h=1e-6):
-    """Finite-difference Jacobian (K, n, p) of ``residuals`` at θ (K, p)."""
-    k, p = theta.shape
-    shifted = (theta[None] + h * np.eye(p)[:, None, :]).reshape(-1, p)
-    return (residuals(shifted).reshape(p, k, -1) - res[None]).transpose(1, 2, 0) / h
-
-
-def _minimize(residuals, theta, lower, upper, tolerance, iterations=50):
-    """Levenberg–Marquardt for K problems at once, until no χ² improves, or is predicted
-    to improve, by more than ``tolerance``. Returns (θ, χ², residuals)."""
-    theta = np.clip(theta, lower, upper)
-    res = residuals(theta)
-    chi2 = np.sum(res ** 2, axis=1)
-    damping = np.full(theta.shape[0], 1e-3)
-    eye = np.eye(theta.shape[1])
-    for _ in range(iterations):
-        jac = _jacobian(residuals, theta, res)
-        jt = jac.transpose(0, 2, 1)
-        hess, grad = jt @ jac, jt @ res[..., None]
-        scale = np.diagonal(hess, axis1=1, axis2=2) + 1e-12
-        step = np.linalg.solve(hess + (damping[:, None] * scale)[:, :, None] * eye, grad)
-        predicted = (2 * step.transpose(0, 2, 1) @ grad - step.transpose(0, 2, 1) @ hess @ step)[:, 0, 0]
-        trial = np.clip(theta - step[..., 0], lower, upper)
-        trial_res = residuals(trial)
-        trial_chi2 = np.sum(trial_res ** 2, axis=1)
-        better = trial_chi2 < chi2
-        done = np.where(better, chi2 - trial_chi2, predicted) < tolerance
-        theta = np.where(better[:, None], trial, theta)
-        res = np.where(better[:, None], trial_res, res)
-        chi2 = np.where(better, trial_chi2, chi2)
-        damping = np.where(better, np.maximum(damping / 5, 1e-9), damping * 4)
-        if np.all(done):
-            break
-    return theta, chi2, res
-
-
 class _SCurveProblem:
     """Weighted S-curve fits of one background kind: best fit and profile over x_th."""
 
@@ -337,8 +178,8 @@ class _SCurveProblem:
 
     def best(self, start, tolerance=1e-2):
         """Best θ from ``start``, its χ², and the standard error of ln x_th."""
-        theta, chi2, res = _minimize(self.residuals, start[None], self.lower, self.upper, tolerance, 15)
-        jac = _jacobian(self.residuals, theta, res)[0]
+        theta, chi2, res = minimize(self.residuals, start[None], self.lower, self.upper, tolerance, 15)
+        jac = jacobian(self.residuals, theta, res)[0]
         try:
             sigma = math.sqrt(max(np.linalg.inv(jac.T @ jac)[0, 0], 0.0))
         except np.linalg.LinAlgError:
@@ -358,7 +199,7 @@ class _SCurveProblem:
 
             def residuals(phi):
                 return self.residuals(np.column_stack([np.resize(fixed, (phi.shape[0], 1)), phi]))
-            phi, chi2, _ = _minimize(residuals, theta[:, 1:], self.lower[1:], self.upper[1:], 1e-3 * delta)
+            phi, chi2, _ = minimize(residuals, theta[:, 1:], self.lower[1:], self.upper[1:], 1e-3 * delta)
             return np.column_stack([grid, phi]), chi2
 
         grid = np.linspace(max(best[0] - half, lo), min(best[0] + half, hi), points)
@@ -384,7 +225,7 @@ class _SCurveProblem:
 def _choose(chi2, n):
     """Background kind by BIC; a more complex kind must improve it by more than
     ``MIN_DELTA_BIC_BACKGROUND`` (a saturating background can partly mimic an S-curve)."""
-    chosen = None
+    chosen, best = None, math.inf
     for kind in ("none", "offset", "saturating"):
         if kind in chi2:
             bic = chi2[kind] + PARAMETERS[kind] * math.log(n)
@@ -414,21 +255,21 @@ def _fit_scurve(x, y, kinds, sigma, confidence):
     problem = _SCurveProblem(x, y, weight, kind)
     starts[kind], _, _ = problem.best(starts[kind])
     model = _design(x, starts[kind][None], kind)[0]
-    model = model @ _linear_solve(model, y, weight)
-    noise, r, floor = _noise(y - model, model, PARAMETERS[kind] + 2, sigma)
+    model = model @ linear_solve(model, y, weight)
+    noise, r, floor = noise_model(y - model, model, PARAMETERS[kind] + 2, sigma)
     weight = 1 / noise ** 2
 
     problems = {k: _SCurveProblem(x, y, weight, k) for k in kinds}
     fits = {k: problems[k].best(starts[k]) for k in kinds}
     kind = _choose({k: f[1] for k, f in fits.items()}, x.size)
     dof = x.size - PARAMETERS[kind]
-    delta = _delta(dof, confidence)
+    delta = delta_chi2(dof, confidence)
     thetas, profile = problems[kind].profile(fits[kind][0], fits[kind][2], delta)
-    lxth, low, high, open_low, open_high = _profile_interval(thetas[:, 0], profile, delta)
-    _, index = _parabolic_min(profile)
-    theta = np.array([_interp(thetas[:, j], index) for j in range(thetas.shape[1])])
+    lxth, low, high, open_low, open_high = profile_interval(thetas[:, 0], profile, delta)
+    _, index = parabolic_min(profile)
+    theta = np.array([interp(thetas[:, j], index) for j in range(thetas.shape[1])])
     design = _design(x, theta[None], kind)[0]
-    coef = _linear_solve(design, y, weight)
+    coef = linear_solve(design, y, weight)
     return {"xth": math.exp(theta[0]), "beta": math.exp(theta[1]), "low": math.exp(low),
             "high": math.exp(high), "open": open_low or open_high, "kind": kind,
             "xs": math.exp(theta[2]) if kind == "saturating" else math.nan, "coef": coef,
@@ -438,33 +279,20 @@ def _fit_scurve(x, y, kinds, sigma, confidence):
 
 # -- curves without a threshold --------------------------------------------------------
 
-def _grid_min(curve, grid, basis, y, weight):
-    """Smallest χ² of ``y ≈ a·curve(v) + basis·c`` (a ≥ 0) over a 1-D parameter v: on
-    ``grid``, then on a finer grid around its best point, refined by a parabola.
-    Returns (χ², best v)."""
-    for _ in range(2):
-        chi2 = _fit_curves(curve(grid[:, None]), [basis], y, weight)[0][:, 0]
-        i = int(np.argmin(chi2))
-        step = grid[1] - grid[0]
-        grid = np.linspace(grid[i] - step, grid[i] + step, 21)
-    value, index = _parabolic_min(chi2)
-    return float(value), _interp(grid, index)
-
-
 def _fit_null(x, y, weight):
     """Fitted values of the best curves without a kink, each with its number of
     parameters: a power law A·x^p + c; one-exciton plus multi-exciton emission
     a·x + b·x^q + c (1 < q ≤ 3, q = 2 for biexcitons); linear plus saturating emission
     b·x + A(1 − e^(−x/x_s)) + c. Also the exponent p."""
     ones, linear = np.ones((x.size, 1)), np.stack([np.ones_like(x), x], -1)
-    _, p = _grid_min(lambda p: x ** p, np.linspace(0.05, 4.0, 80), ones, y, weight)
-    _, q = _grid_min(lambda q: x ** q, np.linspace(1.2, 3.0, 19), linear, y, weight)
-    _, lxs = _grid_min(lambda ls: -np.expm1(-x / np.exp(ls)),
+    _, p = grid_min(lambda p: x ** p, np.linspace(0.05, 4.0, 80), ones, y, weight)
+    _, q = grid_min(lambda q: x ** q, np.linspace(1.2, 3.0, 19), linear, y, weight)
+    _, lxs = grid_min(lambda ls: -np.expm1(-x / np.exp(ls)),
                        np.linspace(math.log(x[0] / 10), math.log(x[-1] * 10), 40), linear, y, weight)
     fits = []
     for columns, k in ((np.column_stack([x ** p, ones]), 3), (np.column_stack([linear, x ** q]), 4),
                        (np.column_stack([linear, -np.expm1(-x / math.exp(lxs))]), 4)):
-        fits.append((columns @ _linear_solve(columns, y, weight), k))
+        fits.append((columns @ linear_solve(columns, y, weight), k))
     return fits, p
 
 
@@ -480,16 +308,16 @@ def _two_segment(x, y, weight, confidence):
     grid = np.linspace(math.log(x[MIN_BELOW - 1]), math.log(x[n - MIN_ABOVE]), 120)
     dof = n - 4
     for stage in range(2):
-        chi2 = _fit_curves(np.clip(x[None, :] - np.exp(grid)[:, None], 0, None), [basis], y, weight)[0][:, 0]
+        chi2 = fit_curves(np.clip(x[None, :] - np.exp(grid)[:, None], 0, None), [basis], y, weight)[:, 0]
         scale = max(1.0, float(chi2.min()) / max(dof, 1))     # honest if two lines misfit
-        delta = _delta(dof, confidence) * scale
+        delta = delta_chi2(dof, confidence) * scale
         inside = np.flatnonzero(chi2 - chi2.min() <= 4 * delta)
         lo, hi = max(inside[0] - 1, 0), min(inside[-1] + 1, grid.size - 1)
         if stage == 0:
             grid = np.linspace(grid[lo], grid[hi], 61)
-    lk, low, high, _, _ = _profile_interval(grid, chi2, delta)
+    lk, low, high, _, _ = profile_interval(grid, chi2, delta)
     knee = math.exp(lk)
-    a, s1, d = _linear_solve(np.column_stack([basis, np.clip(x - knee, 0, None)]), y, weight)
+    a, s1, d = linear_solve(np.column_stack([basis, np.clip(x - knee, 0, None)]), y, weight)
     detail = {"slope_below": s1, "slope_above": s1 + d}
     if d <= 0:
         return MethodResult("two-segment", False, reason="no superlinear kink", detail=detail)
@@ -516,14 +344,14 @@ def _linewidth(x, w, confidence):
     for stage in range(2):
         power = np.exp(steep)[None, :, None] * (np.log(x)[None, None, :] - mids[:, None, None])
         curves = 1 / (1 + np.exp(np.clip(power, -700, 700)))
-        chi2 = _fit_curves(curves, [ones], w, weight)[0][..., 0]
-        delta = _delta(dof, confidence) * float(chi2.min()) / max(dof, 1)
-        profile, _ = _parabolic_min(chi2, axis=1)
+        chi2 = fit_curves(curves, [ones], w, weight)[..., 0]
+        delta = delta_chi2(dof, confidence) * float(chi2.min()) / max(dof, 1)
+        profile, _ = parabolic_min(chi2, axis=1)
         if stage == 0:
             inside = np.flatnonzero(profile - profile.min() <= 4 * max(delta, 1e-12))
             lo, hi = max(inside[0] - 1, 0), min(inside[-1] + 1, mids.size - 1)
             mids = np.linspace(mids[lo], mids[hi], 25)
-    mid, low, high, _, _ = _profile_interval(mids, profile, max(delta, 1e-12))
+    mid, low, high, _, _ = profile_interval(mids, profile, max(delta, 1e-12))
     return MethodResult("linewidth", True, math.exp(mid), math.exp(low), math.exp(high),
                         detail={"width_below": float(w_below), "width_above": float(w_above)})
 
@@ -535,7 +363,11 @@ def _damage(y, damage_drop):
     before them by more than ``damage_drop`` and by more than the scatter, and do not
     recover: sample damage. A spike followed by rising output is not damage (it is left
     to the outlier test)."""
-    for start in range(1, y.size):
+    if y.size < 2:
+        return []
+    highest_before = np.maximum.accumulate(y)[:-1]            # max of y[:start], start = 1...
+    highest_after = np.maximum.accumulate(y[::-1])[::-1][1:]  # max of y[start:]
+    for start in np.flatnonzero(highest_after < (1 - damage_drop) * highest_before) + 1:
         before, tail = y[max(0, start - 7):start], y[start:]
         bends = before[:-2] - 2 * before[1:-1] + before[2:] if before.size > 2 else np.zeros(1)
         scatter = 1.4826 * float(np.median(np.abs(bends))) / math.sqrt(6)
@@ -577,11 +409,11 @@ def _outlier(y, fitted, parameters, sigma, limit):
     """Index of the point farthest off the fit if it lies more than ``limit`` σ away on
     the noise model of the other points (so that it cannot hide by inflating it)."""
     residual = y - fitted
-    noise = sigma if sigma is not None else _noise(residual, fitted, parameters)[0]
+    noise = sigma if sigma is not None else noise_model(residual, fitted, parameters)[0]
     i = int(np.argmax(np.abs(residual) / noise))
     if sigma is None:
         others = np.arange(y.size) != i
-        _, r, floor = _noise(residual[others], fitted[others], parameters)
+        _, r, floor = noise_model(residual[others], fitted[others], parameters)
         noise = np.full(y.size, math.hypot(r * fitted[i], floor))
     return i if abs(residual[i]) > limit * noise[i] else None
 
@@ -665,7 +497,7 @@ def find_threshold(pump, output, linewidth=None, *, unit: str = "", saturated=No
         kind = "linear" if abs(exponent - 1) < 0.15 else "sublinear" if exponent < 1 else "superlinear"
         reason = f"no kink: the output follows a curve without threshold (power-law slope {exponent:.2f}, {kind})"
         line = np.column_stack([np.ones_like(xs), xs])
-        intercept, slope = _linear_solve(line, ys, weight)
+        intercept, slope = linear_solve(line, ys, weight)
         onset = -intercept / slope if slope > 0 else math.nan
         if kind == "linear" and 0.2 * xs[0] < onset <= xs[0]:
             reason = (f"all points look above threshold: the output rises linearly from zero at "
