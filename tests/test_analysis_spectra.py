@@ -73,7 +73,8 @@ def test_q_factor_of_a_single_mode_with_and_without_resolution():
     assert fit["fwhm"] == pytest.approx(0.4, rel=0.02)
     assert fit["q"] == pytest.approx(535.0 / 0.4, rel=0.02)
     # Broadened by a 0.3 nm spectrometer: the Voigt fit gives back the mode's own width.
-    broadened = np.convolve(counts - 50.0, models.gaussian(np.arange(-2, 2.001, 0.02), 0.0, 0.3) * 0.02, "same") + 50.0
+    kernel = models.gaussian(np.arange(-2, 2.001, 0.02), 0.0, 0.3) * 0.02
+    broadened = np.convolve(counts - 50.0, kernel, "same") + 50.0
     assert spectra.q_factor(wl, broadened)["fwhm"] > 0.45
     assert spectra.q_factor(wl, broadened, resolution=0.3)["fwhm"] == pytest.approx(0.4, rel=0.05)
 

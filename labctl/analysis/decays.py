@@ -101,7 +101,8 @@ def streak_decays(time, wavelength, image, windows) -> np.ndarray:
     window (start, stop) in nm. Returns an array (windows, times)."""
     wavelength, image = np.asarray(wavelength, float), np.asarray(image, float)
     if image.shape != (len(time), wavelength.size):
-        raise ValueError(f"image shape {image.shape} does not match {len(time)} times × {wavelength.size} wavelengths")
+        raise ValueError(f"image shape {image.shape} does not match {len(time)} times × "
+                         f"{wavelength.size} wavelengths")
     curves = []
     for start, stop in windows:
         inside = (wavelength >= start) & (wavelength <= stop)

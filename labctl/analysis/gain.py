@@ -34,10 +34,9 @@ def vsl_gain(length, intensity, saturation_sigma=3.0, min_points=5) -> Fit:
     """Net modal gain g (cm⁻¹) from stripe lengths ``length`` (mm) and edge intensities.
 
     Gain saturation: starting from the shortest third of the lengths (at least
-    ``min_points``), the next lengths
-    are compared with the fit to the shorter ones; the first at which the mean deviation
-    of up to three next points lies ``saturation_sigma`` standard errors below the
-    prediction starts the saturated part, which is excluded. The scatter of ln I comes
+    ``min_points``), the next lengths are compared with the fit to the shorter ones; the
+    first at which the mean deviation of up to three next points lies ``saturation_sigma``
+    standard errors below the prediction starts the saturated part, which is excluded. The scatter of ln I comes
     from second differences of all points, which a smooth curve -- saturated or not --
     does not affect. Values: ``gain`` (cm⁻¹), ``amplitude`` (per cm), and
     ``saturation_length`` (mm; nan if none was found).

@@ -27,13 +27,14 @@ def malus(angle, intensity, sigma=None) -> Fit:
         raise ValueError(f"Malus fit needs at least 4 angles, got {angle.size}")
     two = np.radians(2 * angle)
     design = np.column_stack([np.ones_like(two), np.cos(two), np.sin(two)])
-    weight = np.ones_like(intensity) if sigma is None else 1 / np.broadcast_to(np.asarray(sigma, float), intensity.shape) ** 2
+    known = sigma is not None
+    weight = 1 / np.broadcast_to(np.asarray(sigma if known else 1.0, float), intensity.shape) ** 2
     normal = design.T @ (design * weight[:, None])
     coef = np.linalg.solve(normal, design.T @ (weight * intensity))
     residual = intensity - design @ coef
     chi2 = float(np.sum(weight * residual ** 2))
     dof = angle.size - 3
-    cov = np.linalg.inv(normal) * (chi2 / max(dof, 1) if sigma is None else 1.0)
+    cov = np.linalg.inv(normal) * (1.0 if known else chi2 / max(dof, 1))
 
     a, b, c = coef
     r = math.hypot(b, c)

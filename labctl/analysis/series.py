@@ -34,7 +34,8 @@ def trend(control, value, error=None) -> Fit:
     first, last = ends @ coef
     end_errors = np.sqrt(np.einsum("ij,jk,ik->i", ends, cov, ends))
     change = last / first if first != 0 else math.nan
-    change_error = abs(change) * math.hypot(end_errors[0] / first, end_errors[1] / last) if first and last else math.nan
+    change_error = (abs(change) * math.hypot(end_errors[0] / first, end_errors[1] / last)
+                    if first and last else math.nan)
     return Fit({"slope": float(coef[1]), "intercept": float(coef[0]), "first": float(first),
                 "last": float(last), "change": float(change)},
                {"slope": float(math.sqrt(cov[1, 1])), "intercept": float(math.sqrt(cov[0, 0])),

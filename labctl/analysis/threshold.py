@@ -92,28 +92,6 @@ class ThresholdResult:
         return out
 
 
-# -- the shared core: amplitudes solved exactly on a grid of shapes ---------------------
-
-def _evidence(y, fitted, k, nulls, sigma):
-    """BIC of the best curve without a kink minus the S-curve's (``fitted``, ``k``
-    parameters). Each comparison uses one noise floor for both curves, the larger of
-    their maximum-likelihood floors, and a scale per curve: an S-curve that happens to
-    fit the noisiest points better is then not rewarded twice."""
-    def bic(deviance, parameters):
-        return deviance + parameters * math.log(y.size)
-
-    if sigma is not None:
-        chi2 = min(bic(float(np.sum(((y - m) / sigma) ** 2)), j) for m, j in nulls)
-        return chi2 - bic(float(np.sum(((y - fitted) / sigma) ** 2)), k)
-    own = noise_fit(y - fitted, fitted)[3]
-    evidence = math.inf
-    for m, j in nulls:
-        floor = max(own, noise_fit(y - m, m)[3])
-        evidence = min(evidence, bic(noise_fit(y - m, m, floor)[0], j)
-                       - bic(noise_fit(y - fitted, fitted, floor)[0], k))
-    return evidence
-
-
 # -- the S-curve ----------------------------------------------------------------------
 
 PARAMETERS = {"none": 3, "offset": 4, "saturating": 6}     # η, x_th, β + background
@@ -271,10 +249,8 @@ def _fit_scurve(x, y, kinds, sigma, confidence):
     design = _design(x, theta[None], kind)[0]
     coef = linear_solve(design, y, weight)
     return {"xth": math.exp(theta[0]), "beta": math.exp(theta[1]), "low": math.exp(low),
-            "high": math.exp(high), "open": open_low or open_high, "kind": kind,
-            "xs": math.exp(theta[2]) if kind == "saturating" else math.nan, "coef": coef,
-            "design": design, "weight": weight, "chi2": float(np.sum(weight * (y - design @ coef) ** 2)),
-            "dof": dof, "relative_noise": r, "noise_floor": floor}
+            "high": math.exp(high), "open": open_low or open_high, "kind": kind, "coef": coef,
+            "design": design, "weight": weight, "relative_noise": r, "noise_floor": floor}
 
 
 # -- curves without a threshold --------------------------------------------------------
@@ -294,6 +270,26 @@ def _fit_null(x, y, weight):
                        (np.column_stack([linear, -np.expm1(-x / math.exp(lxs))]), 4)):
         fits.append((columns @ linear_solve(columns, y, weight), k))
     return fits, p
+
+
+def _evidence(y, fitted, k, nulls, sigma):
+    """BIC of the best curve without a kink minus the S-curve's (``fitted``, ``k``
+    parameters). Each comparison uses one noise floor for both curves, the larger of
+    their maximum-likelihood floors, and a scale per curve: an S-curve that happens to
+    fit the noisiest points better is then not rewarded twice."""
+    def bic(deviance, parameters):
+        return deviance + parameters * math.log(y.size)
+
+    if sigma is not None:
+        chi2 = min(bic(float(np.sum(((y - m) / sigma) ** 2)), j) for m, j in nulls)
+        return chi2 - bic(float(np.sum(((y - fitted) / sigma) ** 2)), k)
+    own = noise_fit(y - fitted, fitted)[3]
+    evidence = math.inf
+    for m, j in nulls:
+        floor = max(own, noise_fit(y - m, m)[3])
+        evidence = min(evidence, bic(noise_fit(y - m, m, floor)[0], j)
+                       - bic(noise_fit(y - fitted, fitted, floor)[0], k))
+    return evidence
 
 
 # -- two segments ------------------------------------------------------------------------
@@ -455,7 +451,8 @@ def find_threshold(pump, output, linewidth=None, *, unit: str = "", saturated=No
     x_scale = float(np.median(x_all[keep]))
     y_scale = float(np.max(np.abs(y_all[keep]))) or 1.0
     # "auto": every background the data can support (at least two points per parameter).
-    kinds = tuple(k for k in PARAMETERS if keep.size >= 2 * PARAMETERS[k]) if background == "auto" else (background,)
+    kinds = (tuple(k for k in PARAMETERS if keep.size >= 2 * PARAMETERS[k]) if background == "auto"
+             else (background,))
 
     def fit(keep):
         xs, ys = x_all[keep] / x_scale, y_all[keep] / y_scale
@@ -530,7 +527,7 @@ def find_threshold(pump, output, linewidth=None, *, unit: str = "", saturated=No
             notes.append(f"{m.name} gives {m.threshold:.3g} {unit}, which disagrees with the "
                          f"S-curve".replace(" ,", ","))
     # The linewidth midpoint is a different observable (where the narrow band takes over
-    # the spectrum, typically 5-15 % above the onset): reported and compared, not averaged.
+    # the spectrum, 10-20 % above the onset for small β): reported and compared, not averaged.
     combined = [n for n in agree if n in ONSET_METHODS]
     value, low, high = _combine([methods[n] for n in combined])
     method = "consensus of " + ", ".join(combined) if len(combined) > 1 else "s-curve"
@@ -547,6 +544,7 @@ def _agrees(m, reference, z=1.959964):
 def _combine(methods):
     """Consensus of agreeing methods: the mean of ln(threshold) weighted by 1/σ²; they use
     the same data, so the interval is the same average of their intervals, not narrower."""
+    methods = [m for m in methods if math.isfinite(m.log_sigma) and m.log_sigma > 0] or methods[:1]
     if len(methods) == 1:
         m = methods[0]
         return m.threshold, m.low, m.high
