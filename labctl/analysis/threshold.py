@@ -4,29 +4,50 @@ The threshold is defined as in the papers: the onset of stimulated output, i.e. 
 at which the linear extrapolation of the above-threshold *stimulated* output (spontaneous
 background removed) reaches zero. Three estimators, combined into a consensus:
 
-``s-curve``      fit of the laser rate-equation S-curve (``models.s_curve``) plus an
-                 optional offset or saturating spontaneous background; gives β as well.
-                 Weighted so that it follows the data on log-log axes.
-``two-segment``  two straight lines on linear axes (background removed), threshold at
-                 the zero of the upper line.
-``linewidth``    midpoint of the collapse of the emission linewidth (when given).
+``s-curve``      fit of the laser rate-equation S-curve ``η·s_curve(x, x_th, β)`` plus a
+                 background (none, an offset, or an offset plus a saturating spontaneous
+                 band ``A(1 − e^(−x/x_s))``, chosen by BIC); gives β as well. Its
+                 interval comes from the profile χ²(x_th).
+``two-segment``  two straight lines joined at a knee on linear axes, fitted to the output
+                 with the S-curve's background removed; the knee is where the upper line
+                 meets the extrapolated lower (spontaneous) line, i.e. where the
+                 stimulated output extrapolates to zero.
+``linewidth``    midpoint of the collapse of the emission linewidth (when given): a
+                 different observable, reported and compared but not averaged.
+
+For fixed nonlinear parameters every model here is linear in its amplitudes, which are
+solved exactly ("variable projection", ``_lsq``): a coarse grid over (x_th, β, x_s) gives
+the starting point, Levenberg–Marquardt refines it, and the profile χ²(x_th) -- β and
+x_s re-optimized at each x_th -- gives the confidence interval.
+
+Noise model: σᵢ² = σ₀² + r²·mᵢ² -- an absolute floor (read noise, the error of the
+spontaneous subtraction near zero, where the output may be negative) plus a part
+relative to the model mᵢ (pump and shot-to-shot fluctuations of stimulated output).
+σ₀ and r are estimated by maximum likelihood unless ``sigma`` is given; intervals use
+Student quantiles for the estimated scale.
 
 ``find_threshold`` reports "no threshold" (``found=False`` with a ``reason``) instead of
-inventing one when the data show no kink, when every point is above threshold, or when
-the kink lies outside the measured range.
+inventing one when a curve without a kink (power law, exciton plus multi-exciton
+emission, linear plus saturating emission) explains the data about as well, when every
+point is above threshold, or when the kink is not pinned down inside the measured range.
 """
 
 import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy import optimize, stats
 
+from ._lsq import (delta_chi2, fit_curves, grid_min, interp, jacobian, linear_solve, minimize, noise_fit,
+                   noise_model, parabolic_min, profile_interval)
 from .models import s_curve
 
-MIN_SIDE = 2            # points required on each side of a threshold
+MIN_BELOW, MIN_ABOVE = 2, 3    # points required below and above a threshold
 MAX_BETA = 0.3          # above this the "jump" (≈1/β) is too small to call a threshold
-MIN_DELTA_BIC = 10.0    # evidence the S-curve needs over a plain power law
+MIN_DELTA_BIC = 10.0    # evidence the S-curve needs over the best curve without a kink
+MIN_POINTS = 6
+MIN_DELTA_BIC_BACKGROUND = 6.0   # evidence a more complex background needs
+BETA_RANGE = (1e-6, 1.0)
+ONSET_METHODS = ("s-curve", "two-segment")     # estimators of the onset, combined
 
 
 @dataclass
@@ -41,8 +62,8 @@ class MethodResult:
 
     @property
     def log_sigma(self) -> float:
-        """Standard error of ln(threshold), from the interval (inf if unknown)."""
-        if not (self.ok and self.threshold > 0 and self.high > self.low > 0):
+        """Standard error of ln(threshold) from the 95 % interval (inf if unknown)."""
+        if not (self.ok and self.high > self.low > 0):
             return math.inf
         return math.log(self.high / self.low) / (2 * 1.959964)
 
@@ -71,326 +92,466 @@ class ThresholdResult:
         return out
 
 
-# -- helpers ----------------------------------------------------------------------
+# -- the S-curve ----------------------------------------------------------------------
 
-def _noise(x, y, relative):
-    """Per-point uncertainty: an absolute floor from the scatter of the lowest points
-    about a straight line, plus ``relative`` of the value."""
-    k = max(3, len(x) // 4)
-    xs, ys = x[:k], y[:k]
-    coeffs = np.polyfit(xs, ys, 1) if k >= 3 else (0.0, ys.mean())
-    floor = np.sqrt(np.mean((ys - np.polyval(coeffs, xs)) ** 2) * k / max(k - 2, 1))
-    floor = max(floor, 1e-6 * np.max(np.abs(y)))
-    return np.sqrt(floor ** 2 + (relative * np.abs(y)) ** 2)
+PARAMETERS = {"none": 3, "offset": 4, "saturating": 6}     # η, x_th, β + background
 
 
-def _interval(value_log, sigma_log, z):
-    """(low, high) of a log-normal interval; an unbounded side becomes 0 or inf."""
-    return float(np.exp(min(value_log - z * sigma_log, 700))), float(np.exp(min(value_log + z * sigma_log, 700)))
-
-
-def _covariance(fit, dof):
-    jac = fit.jac
-    try:
-        cov = np.linalg.inv(jac.T @ jac)
-    except np.linalg.LinAlgError:
+def _bases(x, kind, lxs):
+    """Background columns of a kind, (n, k) or None; ``lxs`` = ln x_s (saturating)."""
+    if kind == "none":
         return None
-    chi2 = float(np.sum(fit.fun ** 2))
-    return cov * max(1.0, chi2 / max(dof, 1))
+    if kind == "offset":
+        return np.ones((x.size, 1))
+    return np.stack([np.ones_like(x), -np.expm1(-x / math.exp(lxs))], -1)
 
 
-def _bic(chi2, k, n):
-    return chi2 + k * math.log(n)
+def _coarse(x, y, weight, kinds):
+    """χ² on a coarse grid of (ln x_th, ln β, background), the grid, and the kind of each
+    background entry (the saturating kind has one entry per ln x_s)."""
+    lxth = np.linspace(math.log(x[0] / 8), math.log(x[-1] * 4), 32)
+    lbeta = np.linspace(*np.log(BETA_RANGE), 13)
+    backgrounds = [(k, math.nan) for k in kinds if k != "saturating"]
+    if "saturating" in kinds:
+        backgrounds += [("saturating", v) for v in np.linspace(math.log(x[0] / 2), math.log(x[-1] * 2), 6)]
+    curves = s_curve(x, np.exp(lxth)[:, None, None], np.exp(lbeta)[None, :, None])
+    chi2 = fit_curves(curves, [_bases(x, *b) for b in backgrounds], y, weight)
+    return chi2, lxth, lbeta, backgrounds
 
 
-# -- the S-curve --------------------------------------------------------------------
-
-def _beta(q):
-    """β in (0, 1) from an unbounded parameter."""
-    return 1.0 / (1.0 + math.exp(-q)) if q > -700 else 0.0
-
-
-def _scurve_model(p, x, background):
-    """Parameters: ln η, ln x_th, logit β [, offset [, amplitude, ln x_s]]."""
-    m = math.exp(p[0]) * s_curve(x, math.exp(p[1]), _beta(p[2]))
-    if background in ("offset", "saturating"):
-        m = m + p[3]
-    if background == "saturating":
-        m = m + p[4] * -np.expm1(-x / math.exp(p[5]))
-    return m
+def _design(x, theta, kind):
+    """Columns (K, n, k) of K S-curve models s_curve(x; x_th, β) [, 1 [, 1 − e^(−x/x_s)]]
+    for θ = (ln x_th, ln β [, ln x_s]) per row."""
+    columns = [s_curve(x, np.exp(theta[:, :1]), np.exp(theta[:, 1:2]))]
+    if kind != "none":
+        columns.append(np.ones_like(columns[0]))
+    if kind == "saturating":
+        columns.append(-np.expm1(-x / np.exp(theta[:, 2:3])))
+    return np.stack(columns, -1)
 
 
-def _least_squares(residual, p0):
-    try:
-        with np.errstate(all="ignore"):
-            return optimize.least_squares(residual, p0, method="lm", max_nfev=2000)
-    except (ValueError, OverflowError, FloatingPointError):
-        return None
+def _residuals(x, yw, root, theta, kind):
+    """Weighted residuals (K, n) of K models with their best amplitudes."""
+    a = _design(x, theta, kind) * root[:, None]
+    at = a.transpose(0, 2, 1)
+    normal = at @ a
+    ridge = 1e-12 * np.eye(a.shape[-1]) * normal.max(axis=(1, 2))[:, None, None]
+    coef = np.linalg.solve(normal + ridge, (at @ yw)[..., None])
+    return yw - (a @ coef)[..., 0]
 
 
-def _fit_scurve(x, y, sigma, background, x_guess, slope_guess, beta_guess):
-    start = [math.log(slope_guess), math.log(x_guess)]
-    extra = {"none": [], "offset": [0.0], "saturating": [0.0, max(y[0], 1e-3), math.log(np.median(x))]}
-    best = None
-    for beta0 in dict.fromkeys((beta_guess, 1e-3, 1e-1)):
-        fit = _least_squares(lambda p: (_scurve_model(p, x, background) - y) / sigma,
-                             start + [math.log(beta0 / (1 - beta0))] + extra[background])
-        if fit is not None and np.all(np.isfinite(fit.x)) and (best is None or fit.cost < best.cost):
-            best = fit
-        if best is not None and best.cost < 2 * x.size:      # good enough: skip other starts
-            break
-    return best
+class _SCurveProblem:
+    """Weighted S-curve fits of one background kind: best fit and profile over x_th."""
+
+    def __init__(self, x, y, weight, kind):
+        self.x, self.kind = x, kind
+        self.root = np.sqrt(weight)
+        self.yw = y * self.root
+        p = 2 + (kind == "saturating")
+        self.lower = np.array([math.log(x[0] / 8), math.log(BETA_RANGE[0]), math.log(x[0] / 10)])[:p]
+        self.upper = np.array([math.log(x[-1] * 4), math.log(BETA_RANGE[1]), math.log(x[-1] * 10)])[:p]
+
+    def residuals(self, theta):
+        return _residuals(self.x, self.yw, self.root, theta, self.kind)
+
+    def best(self, start, tolerance=1e-2):
+        """Best θ from ``start``, its χ², and the standard error of ln x_th."""
+        theta, chi2, res = minimize(self.residuals, start[None], self.lower, self.upper, tolerance, 15)
+        jac = jacobian(self.residuals, theta, res)[0]
+        try:
+            sigma = math.sqrt(max(np.linalg.inv(jac.T @ jac)[0, 0], 0.0))
+        except np.linalg.LinAlgError:
+            sigma = math.inf
+        return theta[0], float(chi2[0]), sigma
+
+    def profile(self, best, sigma, delta, points=13):
+        """Profile χ²(ln x_th) (other parameters minimized) on a grid around the best fit
+        spanning ±4 standard errors, extended while the Δχ² = ``delta`` crossing is not
+        bracketed. Returns (grid, χ², θ per grid point)."""
+        lo, hi = self.lower[0], self.upper[0]
+        half = min(max(4 * sigma, 0.01), hi - lo)
+
+        def run(grid, start):
+            theta = np.column_stack([grid, np.repeat(start[None, 1:], grid.size, axis=0)])
+            fixed = grid[:, None]
+
+            def residuals(phi):
+                return self.residuals(np.column_stack([np.resize(fixed, (phi.shape[0], 1)), phi]))
+            phi, chi2, _ = minimize(residuals, theta[:, 1:], self.lower[1:], self.upper[1:], 1e-3 * delta)
+            return np.column_stack([grid, phi]), chi2
+
+        grid = np.linspace(max(best[0] - half, lo), min(best[0] + half, hi), points)
+        thetas, chi2 = run(grid, best)
+        for _ in range(3):
+            excess = chi2 - chi2.min()
+            ends = []
+            if excess[0] < delta and thetas[0, 0] > lo + 1e-9:
+                ends.append((np.linspace(max(thetas[0, 0] - 2 * half, lo), thetas[0, 0], 7)[:-1], thetas[0]))
+            if excess[-1] < delta and thetas[-1, 0] < hi - 1e-9:
+                ends.append((np.linspace(thetas[-1, 0], min(thetas[-1, 0] + 2 * half, hi), 7)[1:], thetas[-1]))
+            if not ends:
+                break
+            for extra, start in ends:
+                more, values = run(extra, start)
+                thetas, chi2 = np.concatenate([thetas, more]), np.concatenate([chi2, values])
+            order = np.argsort(thetas[:, 0])
+            thetas, chi2 = thetas[order], chi2[order]
+            half *= 2
+        return thetas, chi2
 
 
-def _linear_grid(columns, y, sigma):
-    """Weighted linear least squares for a batch of designs: columns (G, n, k) -> chi²
-    (G,) and coefficients (G, k)."""
-    a = columns / sigma[None, :, None]
-    b = y / sigma
-    normal = np.einsum("gnk,gnl->gkl", a, a)
-    rhs = np.einsum("gnk,n->gk", a, b)
-    coef = np.linalg.solve(normal + 1e-12 * np.eye(normal.shape[-1]), rhs[..., None])[..., 0]
-    chi2 = np.sum((np.einsum("gnk,gk->gn", a, coef) - b) ** 2, axis=1)
-    return chi2, coef
+def _choose(chi2, n):
+    """Background kind by BIC; a more complex kind must improve it by more than
+    ``MIN_DELTA_BIC_BACKGROUND`` (a saturating background can partly mimic an S-curve)."""
+    chosen, best = None, math.inf
+    for kind in ("none", "offset", "saturating"):
+        if kind in chi2:
+            bic = chi2[kind] + PARAMETERS[kind] * math.log(n)
+            if chosen is None or bic < best - MIN_DELTA_BIC_BACKGROUND:
+                chosen, best = kind, bic
+    return chosen
 
 
-def _fit_null(x, y, sigma):
-    """Best no-threshold model: a power law A·x^p + c, or linear + saturating emission
-    b·x + A(1 − e^(−x/x_s)) + c. Each is linear for a fixed p or x_s, so both are
-    fitted exactly on a grid of p and x_s. Returns (chi², parameters, power-law slope)."""
-    ones = np.ones_like(x)
-    exponents = np.linspace(0.1, 4.0, 79)
-    power = np.stack([np.stack([x ** p, ones], -1) for p in exponents])
-    chi2_p, _ = _linear_grid(power, y, sigma)
-    scales = np.geomspace(x[0] / 10, x[-1] * 10, 60)
-    saturating = np.stack([np.stack([x, -np.expm1(-x / xs), ones], -1) for xs in scales])
-    chi2_s, _ = _linear_grid(saturating, y, sigma)
-    best_p = int(np.argmin(chi2_p))
-    chi2, k = (chi2_p[best_p], 3) if chi2_p.min() <= chi2_s.min() else (chi2_s.min(), 4)
-    return float(chi2), k, float(exponents[best_p])
+def _fit_scurve(x, y, kinds, sigma, confidence):
+    """The S-curve fit. A coarse grid (with a rough noise model) gives the starting point
+    of each background kind; the best fit of the most likely kind gives the noise model;
+    with it every kind is fitted, one is chosen by BIC, and its profile χ²(x_th) gives the
+    interval."""
+    floor = 0.03 * np.max(np.abs(y))
+    weight = 1 / (floor ** 2 + y ** 2) if sigma is None else 1 / sigma ** 2
+    chi2, lxth, lbeta, backgrounds = _coarse(x, y, weight, kinds)
+    starts, minima = {}, {}
+    for kind in kinds:
+        sel = [i for i, b in enumerate(backgrounds) if b[0] == kind]
+        i, j, k = np.unravel_index(np.argmin(chi2[..., sel]), chi2[..., sel].shape)
+        starts[kind] = np.array([lxth[i], lbeta[j], backgrounds[sel[k]][1]])[:2 + (kind == "saturating")]
+        minima[kind] = float(chi2[i, j, sel[k]])
+
+    # The rough noise model is right only up to a scale: normalize by the best reduced χ².
+    scale = min(minima[k] / max(x.size - PARAMETERS[k], 1) for k in kinds) or 1.0
+    kind = _choose({k: v / scale for k, v in minima.items()}, x.size)
+    problem = _SCurveProblem(x, y, weight, kind)
+    starts[kind], _, _ = problem.best(starts[kind])
+    model = _design(x, starts[kind][None], kind)[0]
+    model = model @ linear_solve(model, y, weight)
+    noise, r, floor = noise_model(y - model, model, PARAMETERS[kind] + 2, sigma)
+    weight = 1 / noise ** 2
+
+    problems = {k: _SCurveProblem(x, y, weight, k) for k in kinds}
+    fits = {k: problems[k].best(starts[k]) for k in kinds}
+    kind = _choose({k: f[1] for k, f in fits.items()}, x.size)
+    dof = x.size - PARAMETERS[kind]
+    delta = delta_chi2(dof, confidence)
+    thetas, profile = problems[kind].profile(fits[kind][0], fits[kind][2], delta)
+    lxth, low, high, open_low, open_high = profile_interval(thetas[:, 0], profile, delta)
+    _, index = parabolic_min(profile)
+    theta = np.array([interp(thetas[:, j], index) for j in range(thetas.shape[1])])
+    design = _design(x, theta[None], kind)[0]
+    coef = linear_solve(design, y, weight)
+    return {"xth": math.exp(theta[0]), "beta": math.exp(theta[1]), "low": math.exp(low),
+            "high": math.exp(high), "open": open_low or open_high, "kind": kind, "coef": coef,
+            "design": design, "weight": weight, "relative_noise": r, "noise_floor": floor}
 
 
-# -- two segments ------------------------------------------------------------------
+# -- curves without a threshold --------------------------------------------------------
 
-def _two_segment(x, y, z):
-    """Continuous two-line fit on linear axes; threshold at the upper line's zero."""
-    n = len(x)
-    if n < 2 * MIN_SIDE + 1:
+def _fit_null(x, y, weight):
+    """Fitted values of the best curves without a kink, each with its number of
+    parameters: a power law A·x^p + c; one-exciton plus multi-exciton emission
+    a·x + b·x^q + c (1 < q ≤ 3, q = 2 for biexcitons); linear plus saturating emission
+    b·x + A(1 − e^(−x/x_s)) + c. Also the exponent p."""
+    ones, linear = np.ones((x.size, 1)), np.stack([np.ones_like(x), x], -1)
+    _, p = grid_min(lambda p: x ** p, np.linspace(0.05, 4.0, 80), ones, y, weight)
+    _, q = grid_min(lambda q: x ** q, np.linspace(1.2, 3.0, 19), linear, y, weight)
+    _, lxs = grid_min(lambda ls: -np.expm1(-x / np.exp(ls)),
+                       np.linspace(math.log(x[0] / 10), math.log(x[-1] * 10), 40), linear, y, weight)
+    fits = []
+    for columns, k in ((np.column_stack([x ** p, ones]), 3), (np.column_stack([linear, x ** q]), 4),
+                       (np.column_stack([linear, -np.expm1(-x / math.exp(lxs))]), 4)):
+        fits.append((columns @ linear_solve(columns, y, weight), k))
+    return fits, p
+
+
+def _evidence(y, fitted, k, nulls, sigma):
+    """BIC of the best curve without a kink minus the S-curve's (``fitted``, ``k``
+    parameters). Each comparison uses one noise floor for both curves, the larger of
+    their maximum-likelihood floors, and a scale per curve: an S-curve that happens to
+    fit the noisiest points better is then not rewarded twice."""
+    def bic(deviance, parameters):
+        return deviance + parameters * math.log(y.size)
+
+    if sigma is not None:
+        chi2 = min(bic(float(np.sum(((y - m) / sigma) ** 2)), j) for m, j in nulls)
+        return chi2 - bic(float(np.sum(((y - fitted) / sigma) ** 2)), k)
+    own = noise_fit(y - fitted, fitted)[3]
+    evidence = math.inf
+    for m, j in nulls:
+        floor = max(own, noise_fit(y - m, m)[3])
+        evidence = min(evidence, bic(noise_fit(y - m, m, floor)[0], j)
+                       - bic(noise_fit(y - fitted, fitted, floor)[0], k))
+    return evidence
+
+
+# -- two segments ------------------------------------------------------------------------
+
+def _two_segment(x, y, weight, confidence):
+    """Two lines joined at a knee, a + s₁·x + d·max(x − k, 0) with d > 0; the knee is
+    where the stimulated output (above the extrapolated lower line) starts."""
+    n = x.size
+    if n < MIN_BELOW + MIN_ABOVE:
         return MethodResult("two-segment", False, reason="too few points")
-    knees = x[MIN_SIDE - 1:n - MIN_SIDE]
-    h = np.clip(x[None, :] - knees[:, None], 0, None)            # (knees, points)
-    ones = np.ones_like(h)
-    cols = (ones, np.broadcast_to(x, h.shape), h)
-    normal = np.stack([np.stack([(a * b).sum(1) for b in cols], -1) for a in cols], -2)
-    rhs = np.stack([(c * y).sum(1) for c in cols], -1)
-    try:
-        coef = np.linalg.solve(normal, rhs[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        return MethodResult("two-segment", False, reason="degenerate pump values")
-    rss = (y * y).sum() - 2 * (coef * rhs).sum(1) + np.einsum("ki,kij,kj->k", coef, normal, coef)
-    best = int(np.argmin(rss))
-    k0, (a0, s10, d0) = knees[best], coef[best]
-
-    def resid(p):
-        a, s1, d, k = p
-        return a + s1 * x + d * np.clip(x - k, 0, None) - y
-
-    fit = _least_squares(resid, [a0, s10, d0, k0])
-    if fit is None:
-        return MethodResult("two-segment", False, reason="fit failed")
-    a, s1, d, k = fit.x
-    s2 = s1 + d
-    if s2 <= 0 or d <= 0:
-        return MethodResult("two-segment", False, reason="no superlinear kink")
-    x0 = k - (a + s1 * k) / s2
-    detail = {"knee": k, "slope_below": s1, "slope_above": s2}
-    if not x[0] * 0.5 < x0 < x[-1]:
-        return MethodResult("two-segment", False, x0, reason="upper line reaches zero outside the range",
-                            detail=detail)
-    cov = _covariance(fit, n - 4)
-    sigma = math.nan
-    if cov is not None:
-        # x0 = k - (a + s1·k)/(s1 + d): gradient with respect to (a, s1, d, k)
-        c = (a + s1 * k) / s2 ** 2
-        g = np.array([-1 / s2, c - k / s2, c, 1 - s1 / s2])
-        sigma = float(math.sqrt(max(g @ cov @ g, 0.0)))
-    low, high = (x0 - z * sigma, x0 + z * sigma) if math.isfinite(sigma) else (math.nan, math.nan)
-    return MethodResult("two-segment", True, x0, max(low, 1e-300), high, detail=detail)
+    basis = np.stack([np.ones_like(x), x], -1)
+    grid = np.linspace(math.log(x[MIN_BELOW - 1]), math.log(x[n - MIN_ABOVE]), 120)
+    dof = n - 4
+    for stage in range(2):
+        chi2 = fit_curves(np.clip(x[None, :] - np.exp(grid)[:, None], 0, None), [basis], y, weight)[:, 0]
+        scale = max(1.0, float(chi2.min()) / max(dof, 1))     # honest if two lines misfit
+        delta = delta_chi2(dof, confidence) * scale
+        inside = np.flatnonzero(chi2 - chi2.min() <= 4 * delta)
+        lo, hi = max(inside[0] - 1, 0), min(inside[-1] + 1, grid.size - 1)
+        if stage == 0:
+            grid = np.linspace(grid[lo], grid[hi], 61)
+    lk, low, high, _, _ = profile_interval(grid, chi2, delta)
+    knee = math.exp(lk)
+    a, s1, d = linear_solve(np.column_stack([basis, np.clip(x - knee, 0, None)]), y, weight)
+    detail = {"slope_below": s1, "slope_above": s1 + d}
+    if d <= 0:
+        return MethodResult("two-segment", False, reason="no superlinear kink", detail=detail)
+    return MethodResult("two-segment", True, knee, math.exp(low), math.exp(high), detail=detail)
 
 
-# -- linewidth collapse ---------------------------------------------------------------
+# -- linewidth collapse -------------------------------------------------------------------
 
-def _linewidth(x, w, z):
+def _linewidth(x, w, confidence):
+    """Midpoint of w = w_above + (w_below − w_above)/(1 + (x/x_mid)^m)."""
     ok = np.isfinite(w) & (w > 0)
     x, w = x[ok], w[ok]
-    if len(x) < 2 * MIN_SIDE + 1:
+    if x.size < MIN_BELOW + MIN_ABOVE:
         return MethodResult("linewidth", False, reason="too few linewidths")
-    w_hi, w_lo = np.median(w[: max(2, len(w) // 4)]), np.median(w[-max(2, len(w) // 4):])
-    if w_hi < 1.3 * w_lo:
+    quarter = max(2, x.size // 4)
+    w_below, w_above = np.median(w[:quarter]), np.median(w[-quarter:])
+    if w_below < 1.3 * w_above:
         return MethodResult("linewidth", False, reason="no linewidth collapse")
+    weight = np.ones_like(w)
+    ones = np.ones((x.size, 1))
+    mids = np.linspace(math.log(x[0]), math.log(x[-1]), 30)
+    steep = np.linspace(math.log(0.5), math.log(200), 12)
+    dof = x.size - 4
+    for stage in range(2):
+        power = np.exp(steep)[None, :, None] * (np.log(x)[None, None, :] - mids[:, None, None])
+        curves = 1 / (1 + np.exp(np.clip(power, -700, 700)))
+        chi2 = fit_curves(curves, [ones], w, weight)[..., 0]
+        delta = delta_chi2(dof, confidence) * float(chi2.min()) / max(dof, 1)
+        profile, _ = parabolic_min(chi2, axis=1)
+        if stage == 0:
+            inside = np.flatnonzero(profile - profile.min() <= 4 * max(delta, 1e-12))
+            lo, hi = max(inside[0] - 1, 0), min(inside[-1] + 1, mids.size - 1)
+            mids = np.linspace(mids[lo], mids[hi], 25)
+    mid, low, high, _, _ = profile_interval(mids, profile, max(delta, 1e-12))
+    return MethodResult("linewidth", True, math.exp(mid), math.exp(low), math.exp(high),
+                        detail={"width_below": float(w_below), "width_above": float(w_above)})
 
-    def resid(p):
-        lo_, hi_, lxm, ln = p
-        return lo_ + (hi_ - lo_) / (1 + (x / math.exp(lxm)) ** math.exp(ln)) - w
 
-    half = (w_hi + w_lo) / 2
-    x_mid0 = x[np.argmin(np.abs(w - half))]
-    fit = optimize.least_squares(resid, [w_lo, w_hi, math.log(x_mid0), math.log(4.0)],
-                                 bounds=([0, 0, math.log(x[0]), math.log(0.5)],
-                                         [np.inf, np.inf, math.log(x[-1]), math.log(100)]),
-                                 max_nfev=400)
-    lxm = fit.x[2]
-    cov = _covariance(fit, len(x) - 4)
-    s = math.sqrt(max(cov[2, 2], 0.0)) if cov is not None else math.nan
-    low, high = _interval(lxm, s, z) if math.isfinite(s) else (math.nan, math.nan)
-    return MethodResult("linewidth", True, math.exp(lxm), low, high,
-                        detail={"width_below": fit.x[1], "width_above": fit.x[0]})
+# -- exclusions -------------------------------------------------------------------------
+
+def _damage(y, damage_drop):
+    """Indices (in pump order) of the last points if they all fall below the output
+    before them by more than ``damage_drop`` and by more than the scatter, and do not
+    recover: sample damage. A spike followed by rising output is not damage (it is left
+    to the outlier test)."""
+    if y.size < 2:
+        return []
+    highest_before = np.maximum.accumulate(y)[:-1]            # max of y[:start], start = 1...
+    highest_after = np.maximum.accumulate(y[::-1])[::-1][1:]  # max of y[start:]
+    for start in np.flatnonzero(highest_after < (1 - damage_drop) * highest_before) + 1:
+        before, tail = y[max(0, start - 7):start], y[start:]
+        bends = before[:-2] - 2 * before[1:-1] + before[2:] if before.size > 2 else np.zeros(1)
+        scatter = 1.4826 * float(np.median(np.abs(bends))) / math.sqrt(6)
+        top = float(np.max(y[:start]))
+        if np.all(tail < top - max(damage_drop * top, 3 * scatter)) and tail[-1] <= tail[0] + 3 * scatter:
+            return list(range(start, y.size))
+    return []
 
 
-# -- exclusions -----------------------------------------------------------------------
+def _spikes(y):
+    """Indices (in pump order) of isolated spikes and dips: a point at least twice as
+    high as both neighbours, or at most half as high, and off them by more than 5 % of
+    the largest output -- the output of a sample must rise with the pump."""
+    a, mid, b = y[:-2], y[1:-1], y[2:]
+    margin = 0.05 * np.max(np.abs(y))
+    high = (mid > 2 * np.maximum(a, b)) & (mid - np.maximum(a, b) > margin)
+    low = (mid < 0.5 * np.minimum(a, b)) & (np.minimum(a, b) - mid > margin)
+    return list(np.flatnonzero(high | low) + 1)
+
 
 def _exclusions(x, y, saturated, damage_drop):
-    """Indices to exclude with the reason: saturated detector, output falling at the top."""
-    excluded, warnings = {}, []
+    """{index: reason} for points to exclude: invalid, saturated detector, sample damage."""
+    excluded = {}
+    for i in np.flatnonzero(~(np.isfinite(x) & np.isfinite(y) & (x > 0))):
+        excluded[int(i)] = "not a finite positive pump / finite output"
     if saturated is not None:
         for i in np.flatnonzero(np.asarray(saturated, bool)):
-            excluded[int(i)] = "saturated detector"
-    order = np.argsort(x, kind="stable")
-    kept = [i for i in order if i not in excluded]
-    if kept:
-        ys = y[kept]
-        top = int(np.argmax(ys))
-        falling = [kept[j] for j in range(top + 1, len(kept)) if ys[j] < (1 - damage_drop) * ys[top]]
-        for i in falling:
-            excluded[int(i)] = "output falls at higher pump (sample damage?)"
-    for reason in sorted(set(excluded.values())):
-        count = sum(1 for r in excluded.values() if r == reason)
-        warnings.append(f"excluded {count} point(s): {reason}")
-    return excluded, warnings
+            excluded.setdefault(int(i), "saturated detector")
+    order = [int(i) for i in np.argsort(x, kind="stable") if int(i) not in excluded]
+    for j in _spikes(y[order]):
+        excluded[order[j]] = "outlier"
+    order = [i for i in order if i not in excluded]
+    for j in _damage(y[order], damage_drop):
+        excluded[order[j]] = "output falls at higher pump (sample damage?)"
+    return excluded
 
 
-# -- entry point ----------------------------------------------------------------------
+def _outlier(y, fitted, parameters, sigma, limit):
+    """Index of the point farthest off the fit if it lies more than ``limit`` σ away on
+    the noise model of the other points (so that it cannot hide by inflating it)."""
+    residual = y - fitted
+    noise = sigma if sigma is not None else noise_model(residual, fitted, parameters)[0]
+    i = int(np.argmax(np.abs(residual) / noise))
+    if sigma is None:
+        others = np.arange(y.size) != i
+        _, r, floor = noise_model(residual[others], fitted[others], parameters)
+        noise = np.full(y.size, math.hypot(r * fitted[i], floor))
+    return i if abs(residual[i]) > limit * noise[i] else None
+
+
+def _warnings(excluded):
+    reasons = list(excluded.values())
+    return [f"excluded {reasons.count(r)} point(s): {r}" for r in dict.fromkeys(reasons)]
+
+
+# -- entry point ------------------------------------------------------------------------
 
 def find_threshold(pump, output, linewidth=None, *, unit: str = "", saturated=None,
-                   background: str = "auto", relative_noise: float = 0.05,
-                   confidence: float = 0.95, damage_drop: float = 0.15,
-                   outlier_sigma: float = 5.0) -> ThresholdResult:
+                   background: str = "auto", sigma=None, confidence: float = 0.95,
+                   damage_drop: float = 0.15, outlier_sigma: float = 5.0) -> ThresholdResult:
     """Find the lasing/ASE threshold in light-in (``pump``) / light-out (``output``) data.
 
     ``linewidth`` (same length) adds the linewidth-collapse estimate; ``saturated`` (bool
     per point) excludes clipped spectra; ``background`` is ``none``, ``offset``,
-    ``saturating`` or ``auto`` (chosen by BIC) for the spontaneous part of ``output``.
+    ``saturating`` or ``auto`` (chosen by BIC) for the spontaneous part of ``output``;
+    ``sigma`` gives known per-point uncertainties of ``output`` (else they are estimated).
     The pump may be in any unit (``unit`` is only carried into the result).
     """
-    x = np.asarray(pump, float)
-    y = np.asarray(output, float)
-    w = None if linewidth is None else np.asarray(linewidth, float)
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    valid = np.isfinite(x) & np.isfinite(y) & (x > 0)
-    excluded, warnings = _exclusions(np.where(valid, x, np.inf), np.where(valid, y, -np.inf),
-                                     saturated, damage_drop)
-    for i in np.flatnonzero(~valid):
-        excluded[int(i)] = "not a finite positive pump / finite output"
-    keep = np.array([i for i in np.argsort(x) if i not in excluded and valid[i]], int)
+    x_all = np.asarray(pump, float)
+    y_all = np.asarray(output, float)
+    w_all = None if linewidth is None else np.asarray(linewidth, float)
+    s_all = None if sigma is None else np.broadcast_to(np.asarray(sigma, float), x_all.shape)
+    excluded = _exclusions(x_all, y_all, saturated, damage_drop)
+    keep = np.array([i for i in np.argsort(x_all, kind="stable") if int(i) not in excluded], int)
 
     def result(found, value=math.nan, low=math.nan, high=math.nan, method="", reason="", **kw):
         return ThresholdResult(found, value, low, high, method, unit, reason, excluded=sorted(excluded),
-                               warnings=warnings, points=int(keep.size), **kw)
+                               warnings=_warnings(excluded) + kw.pop("notes", []),
+                               points=int(keep.size), **kw)
 
-    if keep.size < 2 * MIN_SIDE + 2:
-        return result(False, reason=f"only {keep.size} usable points; need at least {2 * MIN_SIDE + 2}")
+    if keep.size < MIN_POINTS:
+        return result(False, reason=f"only {keep.size} usable points; need at least {MIN_POINTS}")
 
-    # Work in scaled units: pump in units of its median, output in units of its max.
-    x_scale = float(np.median(x[keep]))
-    y_scale = float(np.max(np.abs(y[keep]))) or 1.0
-    xs, ys = x[keep] / x_scale, y[keep] / y_scale
-    sigma = _noise(xs, ys, relative_noise)
+    # Scaled units: pump in units of its median, output in units of its largest value.
+    x_scale = float(np.median(x_all[keep]))
+    y_scale = float(np.max(np.abs(y_all[keep]))) or 1.0
+    # "auto": every background the data can support (at least two points per parameter).
+    kinds = (tuple(k for k in PARAMETERS if keep.size >= 2 * PARAMETERS[k]) if background == "auto"
+             else (background,))
 
-    seg = _two_segment(xs, ys, z)
-    x_guess = seg.threshold if seg.ok else float(np.median(xs))
-    slope_guess = max(seg.detail.get("slope_above", ys[-1] / xs[-1]), 1e-9)
-    beta_guess = float(np.clip(seg.detail.get("slope_below", 0.0) / slope_guess, 1e-4, 0.5))
+    def fit(keep):
+        xs, ys = x_all[keep] / x_scale, y_all[keep] / y_scale
+        return xs, ys, _fit_scurve(xs, ys, kinds, None if s_all is None else s_all[keep] / y_scale,
+                                   confidence)
 
-    def fit_scurve(mode):
-        return _fit_scurve(xs, ys, sigma, mode, x_guess, slope_guess, beta_guess)
+    xs, ys, sc = fit(keep)
+    # Outliers, one at a time (at most a tenth of the points), each followed by a refit.
+    for _ in range(max(1, keep.size // 10)):
+        i = _outlier(ys, sc["design"] @ sc["coef"], PARAMETERS[sc["kind"]],
+                     None if s_all is None else s_all[keep] / y_scale, outlier_sigma)
+        if i is None or keep.size <= MIN_POINTS:
+            break
+        excluded[int(keep[i])] = "outlier"
+        keep = np.delete(keep, i)
+        xs, ys, sc = fit(keep)
 
-    modes = ("offset", "saturating") if background == "auto" else (background,)
-    fits = {mode: fit for mode in modes if (fit := fit_scurve(mode)) is not None}
-    if not fits:
-        return result(False, reason="the S-curve fit failed")
-    mode = min(fits, key=lambda m: _bic(2 * fits[m].cost, len(fits[m].x), xs.size))
-    fit = fits[mode]
-
-    # Outliers: refit once without points far off the fit.
-    scale = 1.4826 * np.median(np.abs(fit.fun)) or 1.0
-    bad = np.abs(fit.fun) > max(outlier_sigma * scale, outlier_sigma)
-    if 0 < bad.sum() <= max(1, keep.size // 10):
-        for i in keep[bad]:
-            excluded[int(i)] = "outlier"
-        warnings.append(f"excluded {int(bad.sum())} point(s): outlier")
-        keep, xs, ys, sigma = keep[~bad], xs[~bad], ys[~bad], sigma[~bad]
-        fit = fit_scurve(mode) or fit
-
-    eta, x_th, beta = math.exp(fit.x[0]), math.exp(fit.x[1]), _beta(fit.x[2])
-    null_chi2, null_k, slope = _fit_null(xs, ys, sigma)
-    delta_bic = _bic(null_chi2, null_k, xs.size) - _bic(2 * fit.cost, len(fit.x), xs.size)
-    cov = _covariance(fit, xs.size - len(fit.x))
-    s_log = math.sqrt(max(cov[1, 1], 0.0)) if cov is not None else math.nan
-    low, high = _interval(math.log(x_th), s_log, z) if math.isfinite(s_log) else (math.nan, math.nan)
-    scurve = MethodResult("s-curve", True, x_th, low, high,
-                          detail={"beta": beta, "background": mode, "delta_bic": delta_bic})
+    x_th, beta = sc["xth"], sc["beta"]
+    weight = sc["weight"]
+    # Evidence for the kink.
+    sigma_kept = None if s_all is None else s_all[keep] / y_scale
+    nulls, exponent = _fit_null(xs, ys, weight)
+    fitted = sc["design"] @ sc["coef"]
+    delta_bic = _evidence(ys, fitted, PARAMETERS[sc["kind"]], nulls, sigma_kept)
+    scurve = MethodResult("s-curve", True, x_th, sc["low"], sc["high"],
+                          detail={"beta": beta, "background": sc["kind"], "delta_bic": delta_bic,
+                                  "relative_noise": sc["relative_noise"],
+                                  "noise_floor": sc["noise_floor"] * y_scale})
 
     # Background-free output for the straight-line estimator.
-    bg = _scurve_model(fit.x, xs, mode) - eta * s_curve(xs, x_th, beta)
-    seg = _two_segment(xs, ys - bg, z)
-    lw = _linewidth(xs, w[keep], z) if w is not None else None
+    background_part = sc["design"][:, 1:] @ sc["coef"][1:]
+    seg = _two_segment(xs, ys - background_part, np.ones_like(xs), confidence)
+    lw = _linewidth(xs, w_all[keep], confidence) if w_all is not None else None
 
-    # Is there a threshold at all?
+    # Is there a threshold at all, inside the range?
     below, above = int(np.sum(xs < x_th)), int(np.sum(xs > x_th))
     reason = ""
     if delta_bic < MIN_DELTA_BIC or beta > MAX_BETA:
-        kind = "linear" if abs(slope - 1) < 0.2 else "saturating" if slope < 1 else "superlinear"
-        reason = f"no kink: the output follows a power law of slope {slope:.2f} ({kind} emission)"
-        onset = seg.threshold if seg.ok or math.isfinite(seg.threshold) else math.nan
-        if abs(slope - 1) < 0.2 and onset > 0.2 * xs[0]:
-            reason = (f"all points look above threshold: the output rises linearly from an onset "
-                      f"near {onset * x_scale:.3g} {unit}, at or below the first point".rstrip())
-    elif x_th < xs[0] or below < MIN_SIDE:
+        kind = "linear" if abs(exponent - 1) < 0.15 else "sublinear" if exponent < 1 else "superlinear"
+        reason = f"no kink: the output follows a curve without threshold (power-law slope {exponent:.2f}, {kind})"
+        line = np.column_stack([np.ones_like(xs), xs])
+        intercept, slope = linear_solve(line, ys, weight)
+        onset = -intercept / slope if slope > 0 else math.nan
+        if kind == "linear" and 0.2 * xs[0] < onset <= xs[0]:
+            reason = (f"all points look above threshold: the output rises linearly from zero at "
+                      f"{onset * x_scale:.3g} {unit}, at or below the first point").replace(" ,", ",")
+    elif below < MIN_BELOW:
         reason = (f"all points look above threshold: the stimulated output extrapolates to zero "
-                  f"at {x_th * x_scale:.3g} {unit}, at or below the first points".rstrip())
-    elif x_th > xs[-1] or above < MIN_SIDE:
+                  f"at {x_th * x_scale:.3g} {unit}, at or below the first points").replace(" ,", ",")
+    elif above < MIN_ABOVE:
         reason = f"the threshold lies above the measured range (last pump {xs[-1] * x_scale:.3g} {unit})"
+    elif not xs[0] < sc["low"] <= sc["high"] < xs[-1]:
+        reason = (f"no threshold pinned down inside the measured range: the S-curve's interval "
+                  f"{sc['low'] * x_scale:.3g}-{sc['high'] * x_scale:.3g} {unit} reaches beyond it").rstrip()
     if reason:
-        scurve.ok = False
-        scurve.reason = reason
+        scurve.ok, scurve.reason = False, reason
 
     methods = {m.name: m for m in (scurve, seg, lw) if m is not None}
     for m in methods.values():      # back to the caller's units
         m.threshold, m.low, m.high = (v * x_scale for v in (m.threshold, m.low, m.high))
-        for key in ("knee",):
-            if key in m.detail:
-                m.detail[key] *= x_scale
     slopes = {"slope_below": seg.detail.get("slope_below", math.nan) * y_scale / x_scale,
               "slope_above": seg.detail.get("slope_above", math.nan) * y_scale / x_scale}
     if reason:
         return result(False, method="s-curve", reason=reason, beta=beta, methods=methods, **slopes)
 
-    reference = scurve
-    agree = []
+    notes = []
+    if sc["open"]:
+        notes.append("the S-curve interval reaches the edge of the searched range")
+    agree = [m.name for m in methods.values() if m.ok and _agrees(m, scurve)]
     for m in methods.values():
-        if not m.ok:
-            continue
-        tolerance = max(0.1, 2 * math.hypot(m.log_sigma if math.isfinite(m.log_sigma) else 0.1,
-                                            reference.log_sigma))
-        if abs(math.log(m.threshold / reference.threshold)) <= tolerance:
-            agree.append(m.name)
-    logs = np.array([math.log(methods[n].threshold) for n in agree])
-    sig = np.array([methods[n].log_sigma if math.isfinite(methods[n].log_sigma) else 1.0 for n in agree])
-    weights = 1 / sig ** 2
-    centre = float(np.sum(weights * logs) / np.sum(weights))
-    spread = float(np.sum(weights * (logs - centre) ** 2) / np.sum(weights)) if len(agree) > 1 else 0.0
-    s_comb = math.sqrt(1 / np.sum(weights) + spread)
-    low, high = _interval(centre, s_comb, z)
-    method = "consensus of " + ", ".join(agree) if len(agree) > 1 else agree[0]
-    return result(True, math.exp(centre), low, high, method, beta=beta, agree=agree,
-                  methods=methods, **slopes)
+        if m.ok and m.name not in agree:
+            notes.append(f"{m.name} gives {m.threshold:.3g} {unit}, which disagrees with the "
+                         f"S-curve".replace(" ,", ","))
+    # The linewidth midpoint is a different observable (where the narrow band takes over
+    # the spectrum, 10-20 % above the onset for small β): reported and compared, not averaged.
+    combined = [n for n in agree if n in ONSET_METHODS]
+    value, low, high = _combine([methods[n] for n in combined])
+    method = "consensus of " + ", ".join(combined) if len(combined) > 1 else "s-curve"
+    return result(True, value, low, high, method, beta=beta, agree=agree, methods=methods,
+                  notes=notes, **slopes)
+
+
+def _agrees(m, reference, z=1.959964):
+    """Two estimates agree when their difference is within the combined uncertainty."""
+    sigma = math.hypot(m.log_sigma, reference.log_sigma)
+    return abs(math.log(m.threshold / reference.threshold)) <= z * sigma
+
+
+def _combine(methods):
+    """Consensus of agreeing methods: the mean of ln(threshold) weighted by 1/σ²; they use
+    the same data, so the interval is the same average of their intervals, not narrower."""
+    methods = [m for m in methods if math.isfinite(m.log_sigma) and m.log_sigma > 0] or methods[:1]
+    if len(methods) == 1:
+        m = methods[0]
+        return m.threshold, m.low, m.high
+    weights = np.array([1 / m.log_sigma ** 2 for m in methods])
+    weights /= weights.sum()
+
+    def mean(values):
+        return float(np.exp(np.sum(weights * np.log(values))))
+    centre = mean([m.threshold for m in methods])
+    return centre, min(mean([m.low for m in methods]), centre), max(mean([m.high for m in methods]), centre)
