@@ -232,6 +232,9 @@ class SuperK(Instrument, TunablePumpLaser):
         """Centre the pass band (of ``bandwidth`` nm) on ``wavelength`` nm."""
         self._set_band(wavelength, self._bandwidth)
 
+    def set_power_level(self, percent: float) -> None:
+        self.power_level = percent
+
     def set_bandwidth(self, bandwidth: float) -> None:
         """Pass band width in nm, kept centred where it is."""
         _check_bandwidth(bandwidth)

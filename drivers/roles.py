@@ -144,6 +144,10 @@ class TunablePumpLaser(PumpLaser):
     def set_wavelength(self, wavelength: float) -> None:
         """Tune the output to ``wavelength`` nm."""
 
+    @abstractmethod
+    def set_power_level(self, percent: float) -> None:
+        """Output power level, % of maximum (how a supercontinuum source attenuates)."""
+
 
 class Shutter(Role):
     """A beam shutter for lasers without computer control of their own."""

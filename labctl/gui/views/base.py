@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
-from ..units import pretty
+from ...units import pretty
 
 pg.setConfigOptions(antialias=True, background="w", foreground="k")
 
@@ -275,12 +275,3 @@ class ScalarsView(View):
 VIEWS = {"spectrum": SpectrumView, "waterfall": WaterfallView,
          "light-in-out": LightInOutView, "scalars": ScalarsView}
 
-
-def make_views(procedure_cls) -> list[View]:
-    """The views a procedure asks for (``views`` attribute), then the scalars view."""
-    views = []
-    for entry in getattr(procedure_cls, "views", ()):
-        name, options = (entry, {}) if isinstance(entry, str) else entry
-        views.append(VIEWS[name](**options))
-    views.append(ScalarsView())
-    return views
