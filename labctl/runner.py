@@ -12,6 +12,7 @@ in its safe state before the stop record is emitted. One runner drives one bench
 queue up and execute one at a time.
 """
 
+import array
 import enum
 import logging
 import platform
@@ -21,6 +22,7 @@ import traceback
 import uuid
 from importlib.metadata import PackageNotFoundError, version
 
+import numpy as np
 import pandas as pd
 
 from .errors import LabctlError, PlanRefused, UsageError
@@ -28,6 +30,8 @@ from .procedure import EndRun
 from .records import Analysis, Descriptor, Event, Start, Step, Stop
 
 log = logging.getLogger(__name__)
+
+LIVE_EVERY_STEP = 200
 
 
 class RunState(str, enum.Enum):
@@ -194,7 +198,8 @@ class RunContext:
         self.uid = run.uid
         self.axes: dict = {}
         self.results: dict = {}
-        self.table: dict = {}
+        self.table: dict = {}           # column -> array('d') of every step's value
+        self.analyzed = 0               # steps the live analysis has seen
 
     def role(self, name: str, qualifier: str | None = None):
         """The view of a role (in the slot the procedure chose for it), owned by this run."""
@@ -377,6 +382,7 @@ class Runner:
         ends and its waiters are released."""
         try:
             failures = self.bench.safe_state() if run.parent is None else {}
+            self._analyze(run, context)            # results of every completed step
             if failures:
                 reason += "; NOT SAFE: " + "; ".join(f"{s}: {m}" for s, m in failures.items())
                 status = RunState.FAILED
@@ -422,9 +428,21 @@ class Runner:
         self._emit(record)
         run.steps_done += 1
         for name, value in scalars.items():
-            context.table.setdefault(name, []).append(value)
+            context.table.setdefault(name, array.array("d")).append(value)
+        n = run.steps_done
+        if n <= LIVE_EVERY_STEP or n % (n // LIVE_EVERY_STEP) == 0:
+            self._analyze(run, context)
+
+    def _analyze(self, run, context) -> None:
+        """Live analysis on the table of scalars: after every step of runs up to
+        ``LIVE_EVERY_STEP`` steps, then about that many times per run (the cost of one
+        analysis grows with the run); always once more at the end."""
+        if context.analyzed == run.steps_done:
+            return
+        context.analyzed = run.steps_done
+        table = pd.DataFrame({name: np.array(values) for name, values in context.table.items()})
         try:
-            context.results = run.procedure.analyze(pd.DataFrame(context.table))
+            context.results = run.procedure.analyze(table)
         except Exception as exc:       # analysis must never stop acquisition
             context.event("warning", f"live analysis failed: {_describe(exc)}")
             return
