@@ -44,7 +44,7 @@ import numpy as np
 from pymeasure.instruments import Instrument
 from pyvisa.rname import to_canonical_name
 
-from .base import DeviceError
+from .base import DeviceError, ReplyError
 from .roles import Spectrograph
 from .validators import within
 
@@ -178,7 +178,7 @@ class SpectraPro(Instrument):
         text = "\n".join(lines)
         if self.echo:
             if not text.startswith(self._sent):
-                raise DeviceError(f"SpectraPro echoed {lines[0]!r} for {self._sent!r}")
+                raise ReplyError(f"SpectraPro echoed {lines[0]!r} for {self._sent!r}")
             text = text[len(self._sent):]
         return text[:-2].strip()
 

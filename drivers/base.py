@@ -9,6 +9,11 @@ class DeviceError(RuntimeError):
     """The instrument reported an error (its own error queue, status or reply)."""
 
 
+class ReplyError(DeviceError):
+    """A reply that could not be understood: garbled, truncated, of the wrong type or
+    length. Usually transient (noise on a line): worth one more try."""
+
+
 def wait(instrument: Instrument, seconds: float) -> None:
     """Wait ``seconds`` between polls of an instrument.
 

@@ -81,6 +81,12 @@ class HalfWaveAttenuator(Attenuator):
             raise ValueError(f"transmission {transmission:g} is outside [0, 1]")
         self.stage.move_to(self.angle_for(transmission))
 
+    def safe_state(self) -> None:
+        """Stop any motion, then go to minimum transmission."""
+        self.stage.stop()
+        self.stage.wait_until_stopped()
+        self.set_transmission(0.0)
+
     @property
     def identity(self) -> str:
         return f"half-wave plate attenuator on {self.stage.identity}"

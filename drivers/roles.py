@@ -92,6 +92,18 @@ class Role(ABC):
         if adapter is not None:
             adapter.close()
 
+    def discard_replies(self) -> None:
+        """Throw away whatever the instrument(s) queued for reading (before a retry)."""
+        from pymeasure.instruments import Instrument
+
+        for part in [self] + [v for v in vars(self).values() if isinstance(v, Instrument)]:
+            adapter = getattr(part, "adapter", None)
+            if adapter is not None:
+                try:
+                    adapter.flush_read_buffer()
+                except Exception:
+                    pass
+
 
 class PumpLaser(Role):
     """A pulsed pump laser: shutter, repetition rate, wavelength, status."""

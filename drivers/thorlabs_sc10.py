@@ -19,7 +19,7 @@ connection).
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError, poll
+from .base import DeviceError, ReplyError, poll
 from .roles import Shutter
 
 
@@ -47,7 +47,7 @@ class SC10(Instrument, Shutter):
         self.read_bytes(1)                     # the space after the prompt's ">"
         echo, _, answer = reply.partition("\r")
         if echo.strip() != self._sent:
-            raise DeviceError(f"SC10 did not echo {self._sent!r}: {reply!r}")
+            raise ReplyError(f"SC10 did not echo {self._sent!r}: {reply!r}")
         answer = answer.strip()
         if answer.startswith("Command error"):
             raise DeviceError(f"SC10 refused {self._sent!r}: {answer}")

@@ -15,6 +15,7 @@ queue up and execute one at a time.
 import array
 import enum
 import logging
+import math
 import platform
 import threading
 import time
@@ -25,9 +26,12 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 import pandas as pd
 
-from .errors import LabctlError, PlanRefused, UsageError
+from drivers.roles import ROLES
+
+from .errors import InstrumentError, LabctlError, PlanRefused, SafetyError, UsageError
 from .procedure import EndRun
 from .records import Analysis, Descriptor, Event, Start, Step, Stop
+from .safety import QUANTITIES
 
 log = logging.getLogger(__name__)
 
@@ -339,12 +343,16 @@ class Runner:
             run.owner = run.parent.owner
         context = RunContext(self, run)
         outer, self.current = self.current, run
+        if run.parent is None:
+            bench.on_retry = lambda slot, message: context.event("retry", message, slot=slot)
         status, reason, tb, started = RunState.FINISHED, "completed", "", False
         try:
             run._transition(RunState.RUNNING)
             slots = [slot for r, q in procedure.slots().items()
                      if (slot := bench.config.resolve(r, q)) in bench.drivers]
             with bench.claimed(slots, run.owner):
+                if run.parent is None:
+                    self._interlocks(run, context, slots)
                 if procedure.beam() is not None:
                     bench.set_beam(procedure.beam())
                 plan = procedure.plan()
@@ -371,7 +379,9 @@ class Runner:
         except Aborted as exc:
             status, reason = RunState.ABORTED, str(exc) or "aborted"
         except Exception as exc:
-            status, reason = RunState.FAILED, _describe(exc)
+            step = getattr(exc, "labctl_step", None)
+            status = RunState.FAILED
+            reason = (f"step {step}: " if step is not None else "") + _describe(exc)
             tb = traceback.format_exc()
             log.error("run %s failed: %s", run.uid[:8], reason)
         finally:
@@ -398,6 +408,9 @@ class Runner:
                             results=context.results, traceback=traceback.format_exc())
         finally:
             self.current = outer
+            if run.parent is None:
+                self.bench.on_retry = None
+                self.bench.set_step(None)
             if run.state != status:
                 if status == RunState.ABORTED and run.state != RunState.ABORTING:
                     run._transition(RunState.ABORTING)
@@ -419,14 +432,52 @@ class Runner:
             config=bench.config.source, parent=run.parent.uid if run.parent else None,
             notes=run.notes)
 
+    def _interlocks(self, run, context, slots) -> None:
+        """Interlocks every run gets for the instruments it holds: a laser interlock
+        opening suspends the run until it closes again."""
+        for slot in slots:
+            driver = self.bench.drivers[slot]
+            if isinstance(driver, ROLES["PumpLaser"]):
+                role, _, qualifier = slot.partition(".")
+                view = self.bench.role("PumpLaser", qualifier, owner=run.owner)
+                run.suspenders.append((lambda v=view, s=slot: None if v.interlock_ok
+                                       else f"{s}: safety interlock open", 5.0))
+
+    def _check_measured(self, run, context, scalars, columns) -> None:
+        """Fail the run when a measured value of an envelope quantity lies outside the
+        envelope (delivered fluence above the limit despite a correct setpoint), and when
+        a source-meter the run holds reached its compliance."""
+        line = run.procedure.beam_line()
+        for column in columns:
+            value = scalars.get(column.name)
+            if column.name in QUANTITIES and value is not None and math.isfinite(value):
+                try:
+                    self.bench.envelope.check(column.name, value, column.unit, line=line)
+                except SafetyError as exc:
+                    raise SafetyError(f"measured {column.name}", exc.value, exc.limit,
+                                      self.bench.envelope.source) from None
+        for slot, driver in self.bench.drivers.items():
+            if isinstance(driver, ROLES["SourceMeter"]) and self.bench.claimed_by(slot) is run.owner:
+                role, _, qualifier = slot.partition(".")
+                view = self.bench.role("SourceMeter", qualifier, owner=run.owner)
+                if view.output_enabled and view.in_compliance:
+                    raise InstrumentError(slot, self.bench.config.instruments[slot].resource,
+                                          "compliance reached: output switched off, run stopped")
+
     def _step(self, run, context, step) -> None:
-        data = run.procedure.measure(context, step)
+        self.bench.set_step(run.steps_done)
+        try:
+            data = run.procedure.measure(context, step)
+        except Exception as exc:
+            exc.labctl_step = getattr(exc, "labctl_step", run.steps_done)   # innermost step
+            raise
         columns, arrays = run.procedure.schema()
         scalars = {c.name: float(data.get(c.name, float("nan"))) for c in columns}
         record = Step(run.uid, run.steps_done, time.time(), scalars,
                       {a.name: data[a.name] for a in arrays})
         self._emit(record)
         run.steps_done += 1
+        self._check_measured(run, context, scalars, columns)
         for name, value in scalars.items():
             context.table.setdefault(name, array.array("d")).append(value)
         n = run.steps_done
