@@ -104,6 +104,8 @@ class Bench:
         sim, library, sample_info = None, config.visa_library, None
         if faults and config.backend != "sim":
             raise UsageError("faults can only be injected into the simulated bench")
+        if time_scale is not None and not (math.isfinite(time_scale) and time_scale >= 0):
+            raise UsageError(f"time scale {time_scale!r}: must be a finite number >= 0")
         if config.backend == "sim":
             sim, sample_info = _open_sim(config, wanted, sample, time_scale, seed, faults)
             library = sim.library
@@ -174,6 +176,8 @@ class Bench:
         """The view of a role (``beam`` selects a qualified slot: ``PumpLaser.ns``). A
         specialised role (``Spectrograph``, ``TunablePumpLaser``) is found in the slot of
         the role it specialises. The view exposes only the asked role's interface."""
+        if role not in ROLES:
+            raise UsageError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
         wanted = ROLES[role]
         slot = self.config.resolve(role, beam)
         if slot is None:

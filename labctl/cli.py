@@ -128,8 +128,8 @@ def cmd_run(args) -> int:
             if preview.ok:
                 print("  every setpoint is inside the envelope")
         if not preview.ok:
-            raise UsageError(f"{len(preview.violations)} setpoint(s) outside the safety envelope; "
-                             "nothing was sent")
+            raise UsageError(f"{len(preview.violations)} setpoint(s) outside the safety envelope, "
+                             f"first: {preview.violations[0]}; nothing was sent")
         return 0
 
     directory = args.out or config.data_dir

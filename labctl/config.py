@@ -89,6 +89,8 @@ class BenchConfig:
         """The configured slot filling ``role`` (with its qualifier, e.g. ``ns``): the
         role's own slot or that of a role it specialises (a ``Spectrograph`` in the
         ``Spectrometer.hr`` slot). None if there is none."""
+        if role not in ROLES:
+            return None
         for klass in ROLES[role].__mro__:
             name = klass.__dict__.get("role")
             if name and self.slot(name, qualifier) in self.instruments:

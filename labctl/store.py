@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog import Catalog
+from .errors import RunFileError, UsageError
 from .records import Analysis, Descriptor, Event, Start, Step, Stop, jsonable
 
 FORMAT = 1
@@ -132,7 +133,14 @@ class RunStore:
 
     def __init__(self, directory, headline=None):
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            probe = self.directory / ".labctl-write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise UsageError(f"data directory {self.directory}: cannot write there "
+                             f"({exc.strerror or exc})") from None
         self.catalog = Catalog(self.directory)
         self.catalog.recover()
         self.headline = headline or (lambda procedure, results: "")
@@ -220,11 +228,18 @@ def open_run(path, arrays: bool = True) -> RunData:
     ``arrays=False`` skips loading the arrays (scalars and metadata only).
     """
     path = Path(path)
+    if not path.is_file():
+        raise RunFileError(f"{path}: no such run file")
     try:
         f = h5py.File(path, "r", swmr=True, locking=False)
     except OSError:
-        f = h5py.File(path, "r", locking=False)     # written without SWMR (ended in setup)
+        try:
+            f = h5py.File(path, "r", locking=False)     # written without SWMR (ended in setup)
+        except OSError as exc:
+            raise RunFileError(f"{path}: not an HDF5 run file ({exc})") from None
     with f:
+        if "start" not in f or f.attrs.get("labctl_format") != FORMAT:
+            raise RunFileError(f"{path}: an HDF5 file, but not a labctl run file (format {FORMAT})")
         start = _load_json(f["start"])
         stop = _load_json(f["stop"])
         steps = f["scalars"].shape[0] if "scalars" in f else 0
