@@ -59,6 +59,10 @@ class HalfWaveAttenuator(Attenuator):
     def max_pulse_energy(self) -> float:
         return self._max
 
+    @property
+    def min_pulse_energy(self) -> float:
+        return self.transmission_at(self.angle_for(0.0)) * self._max
+
     def angle_for(self, transmission: float) -> float:
         """Plate angle (deg) giving ``transmission`` of the maximum."""
         if self.law == "table":

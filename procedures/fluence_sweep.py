@@ -20,6 +20,7 @@ from labctl.parameters import Bool, Choice, Float, Int, Text
 from labctl.procedure import EndRun, PlannedStep, Procedure, Setpoint
 from labctl.records import ArraySpec, Column
 
+APPROACH = 0.8        # first setting as a fraction of the target pulse energy
 HC_EV_NM = 1239.84193
 EV_J = 1.602176634e-19
 
@@ -180,12 +181,14 @@ class FluenceSweep(Procedure):
                          f"at {fluence[-1]:.4g} µJ/cm² (sample damage?)")
 
     def _set_energy(self, run, target):
-        """Set the pulse energy (J); correct once from the measurement; return measured J."""
+        """Set the pulse energy (J) approaching from below -- a calibration error then
+        cannot overshoot -- and correct once from the measurement; return measured J."""
         attenuator, meter = run.role("Attenuator"), run.role("PowerMeter")
-        attenuator.set_pulse_energy(target)
+        first = max(APPROACH * target, attenuator.min_pulse_energy)
+        attenuator.set_pulse_energy(first)
         measured = meter.pulse_energy(self.rep_rate, self.shots)
         if measured > 0 and abs(measured / target - 1) > self.energy_tolerance:
-            corrected = target * target / measured
+            corrected = first * target / measured
             if corrected <= attenuator.max_pulse_energy:
                 attenuator.set_pulse_energy(corrected)
                 measured = meter.pulse_energy(self.rep_rate, self.shots)
