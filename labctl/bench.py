@@ -16,7 +16,7 @@ import struct
 import threading
 import time
 import typing
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import pyvisa
@@ -28,6 +28,7 @@ from . import config as config_module
 from . import registry
 from .beam import Beam
 from .errors import InstrumentError, LabctlError, RoleBusy, UsageError
+from .locks import ResourceLock, lock_all
 
 MANUAL = "manual"        # owner of views used by the GUI's manual controls and scripts
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class Bench:
         self._claims: dict[str, object] = {}
         self._claim_lock = threading.Lock()
         self._open = True
+        self.resource_locks = []  # held on a real bench: no other process talks to it
+        self.runner = None        # the one runner that drives this bench
         self.on_retry = None     # callable(slot, message): a run's record of its retries
 
     # -- opening ------------------------------------------------------------------
@@ -106,9 +109,12 @@ class Bench:
             raise UsageError("faults can only be injected into the simulated bench")
         if time_scale is not None and not (math.isfinite(time_scale) and time_scale >= 0):
             raise UsageError(f"time scale {time_scale!r}: must be a finite number >= 0")
+        locks = []
         if config.backend == "sim":
             sim, sample_info = _open_sim(config, wanted, sample, time_scale, seed, faults)
             library = sim.library
+        else:
+            locks = lock_all({s: config.instruments[s].resource for s in wanted})
         drivers = {}
         try:
             for slot in wanted:
@@ -117,8 +123,11 @@ class Bench:
         except BaseException:
             for driver in drivers.values():
                 _quietly(driver.close)
+            for lock in locks:
+                lock.release()
             raise
         bench = cls(config, drivers, sim)
+        bench.resource_locks = locks
         if sample_info is not None:
             bench.sample = sample_info
         return bench
@@ -137,16 +146,17 @@ class Bench:
         for slot, spec in config.instruments.items():
             entry = {"model": spec.model, "resource": spec.resource}
             try:
-                driver = _open_driver(spec, library)
-            except InstrumentError as exc:
-                found[slot] = entry | {"error": str(exc)}
-                continue
-            try:
-                entry |= {"identity": driver.identity, "settings": driver.settings()}
-            except Exception as exc:
-                entry["error"] = f"{slot} at {spec.resource}: does not answer: {type(exc).__name__}: {exc}"
-            finally:
-                _quietly(driver.close)
+                with nullcontext() if config.backend == "sim" else ResourceLock(slot, spec.resource):
+                    driver = _open_driver(spec, library)
+                    try:
+                        entry |= {"identity": driver.identity, "settings": driver.settings()}
+                    except Exception as exc:
+                        entry["error"] = (f"{slot} at {spec.resource}: does not answer: "
+                                          f"{type(exc).__name__}: {exc}")
+                    finally:
+                        _quietly(driver.close)
+            except (InstrumentError, RoleBusy) as exc:
+                entry["error"] = str(exc)
             found[slot] = entry
         return found
 
@@ -157,6 +167,8 @@ class Bench:
         self.safe_state()
         for driver in self.drivers.values():
             _quietly(driver.close)
+        for lock in self.resource_locks:
+            lock.release()
         self._open = False
 
     def __enter__(self):

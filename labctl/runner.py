@@ -28,7 +28,7 @@ import pandas as pd
 
 from drivers.roles import ROLES
 
-from .errors import InstrumentError, LabctlError, PlanRefused, SafetyError, UsageError
+from .errors import InstrumentError, LabctlError, PlanRefused, RoleBusy, SafetyError, UsageError
 from .procedure import EndRun
 from .records import Analysis, Descriptor, Event, Start, Step, Stop
 from .safety import QUANTITIES
@@ -257,6 +257,10 @@ class Runner:
     """Executes runs on one bench, one at a time, and feeds their records to subscribers."""
 
     def __init__(self, bench, subscribers=()):
+        if bench.runner is not None:
+            raise RoleBusy(f"bench {bench.config.name!r} already has a runner; "
+                           "queue runs on bench.runner")
+        bench.runner = self
         self.bench = bench
         self._subscribers = [(s, False) for s in subscribers]
         self._queue: list[Run] = []
