@@ -152,7 +152,7 @@ def cmd_run(args) -> int:
             run.wait()
     path = store.paths.get(run.uid)
     figures = []
-    if path is not None and run.steps_done > 1:
+    if path is not None and run.steps_done > 1 and run.uid not in store.broken:
         data = open_run(path)
         figures = [str(p) for p in save(cls.figures(data), path)]
     stop = run.stop

@@ -376,9 +376,12 @@ def _damage(y, damage_drop):
 def _spikes(y):
     """Indices (in pump order) of isolated spikes and dips: a point at least twice as
     high as both neighbours, or at most half as high, and off them by more than 5 % of
-    the largest output -- the output of a sample must rise with the pump."""
+    the largest output and by more than five times the point-to-point scatter (output
+    still in the noise has no spikes) -- the output of a sample must rise with the pump."""
     a, mid, b = y[:-2], y[1:-1], y[2:]
-    margin = 0.05 * np.max(np.abs(y))
+    bends = a - 2 * mid + b
+    scatter = 1.4826 * float(np.median(np.abs(bends))) / math.sqrt(6) if bends.size else 0.0
+    margin = max(0.05 * np.max(np.abs(y)), 5 * scatter)
     high = (mid > 2 * np.maximum(a, b)) & (mid - np.maximum(a, b) > margin)
     low = (mid < 0.5 * np.minimum(a, b)) & (np.minimum(a, b) - mid > margin)
     return list(np.flatnonzero(high | low) + 1)
