@@ -13,7 +13,7 @@ that echo and checks it before the reply.
 from pymeasure.instruments import Channel, Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError, ReplyError
+from .base import DeviceError, ReplyError, flag
 from .roles import PulseGenerator
 
 #: Error replies ``?n`` (manual, "Error Codes").
@@ -42,7 +42,7 @@ def _reply(text: str) -> str:
 
 
 def _state(reply: str) -> bool:
-    return bool(int(reply))
+    return flag(reply)
 
 
 class PulseChannel(Channel):

@@ -45,8 +45,12 @@ class PM100D(ThorlabsPM100USB, PowerMeter):
     def check_set_errors(self):
         errors = self.check_errors()
         if errors:
-            raise DeviceError(f"PM100D error {errors[0]}")
+            code, text = errors[0]
+            raise DeviceError(f"PM100D error {int(code)}, {str(text).strip(chr(34))}")
         return []
+
+    def check_fault(self) -> None:
+        self.check_set_errors()
 
     def zero(self, timeout: float = 30.0) -> None:
         """Dark zero (block the beam first)."""

@@ -256,6 +256,13 @@ class Bench:
                     view._driver.discard_replies()
                     self.sleep(spec.retry_backoff * 2 ** attempt)
 
+    def check_faults(self, slots, owner=MANUAL) -> None:
+        """Ask each instrument in ``slots`` for the errors and faults it reports (error
+        queue, status word); the first that reports one raises InstrumentError."""
+        for slot in slots:
+            role, _, qualifier = slot.partition(".")
+            self.role(role, qualifier, owner=owner).check_fault()
+
     # -- safety -------------------------------------------------------------------
     def check_setpoint(self, quantity: str, value: float, unit: str | None = None,
                        line: str = "") -> float:

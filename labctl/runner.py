@@ -94,6 +94,7 @@ class Run:
         self._pause = False
         self._abort_reason = None
         self.suspenders = []        # (check, interval): check() -> reason to hold, or None
+        self.slots = []             # the instruments the run holds
 
     def __repr__(self):
         return f"<Run {self.procedure.name} {self.uid[:8]} {self._state.value}>"
@@ -204,6 +205,12 @@ class RunContext:
         self.results: dict = {}
         self.table: dict = {}           # column -> array('d') of every step's value
         self.analyzed = 0               # steps the live analysis has seen
+        self.retried: list[str] = []    # slot of every transient fault retried
+
+    def retry(self, slot: str, message: str) -> None:
+        """Record a transient instrument fault the bench retried."""
+        self.retried.append(slot)
+        self.event("retry", message, slot=slot)
 
     def role(self, name: str, qualifier: str | None = None):
         """The view of a role (in the slot the procedure chose for it), owned by this run."""
@@ -269,6 +276,14 @@ class Runner:
         self._worker = None
         self.current: Run | None = None
         self.state_listeners = []
+
+    def close(self) -> None:
+        """Give the bench up (after the last run): another runner may then drive it."""
+        with self._lock:
+            if self.current is not None or self._queue:
+                raise RoleBusy("the runner still has runs to finish; abort them first")
+            if self.bench.runner is self:
+                self.bench.runner = None
 
     # -- subscribers --------------------------------------------------------------
     def subscribe(self, callback, critical: bool = False):
@@ -348,12 +363,13 @@ class Runner:
         context = RunContext(self, run)
         outer, self.current = self.current, run
         if run.parent is None:
-            bench.on_retry = lambda slot, message: context.event("retry", message, slot=slot)
+            bench.on_retry = context.retry
         status, reason, tb, started = RunState.FINISHED, "completed", "", False
         try:
             run._transition(RunState.RUNNING)
             slots = [slot for r, q in procedure.slots().items()
                      if (slot := bench.config.resolve(r, q)) in bench.drivers]
+            run.slots = slots
             with bench.claimed(slots, run.owner):
                 if run.parent is None:
                     self._interlocks(run, context, slots)
@@ -400,6 +416,9 @@ class Runner:
             if failures:
                 reason += "; NOT SAFE: " + "; ".join(f"{s}: {m}" for s, m in failures.items())
                 status = RunState.FAILED
+            if context.retried:
+                reason += (f"; {len(context.retried)} transient fault(s) retried "
+                           f"({', '.join(dict.fromkeys(context.retried))})")
             if not started:
                 self._emit(self._start_record(run, [], {}))
             run.stop = Stop(run.uid, status.value, reason, time.time(), run.steps_done,
@@ -472,6 +491,7 @@ class Runner:
         self.bench.set_step(run.steps_done)
         try:
             data = run.procedure.measure(context, step)
+            self.bench.check_faults(run.slots, run.owner)   # an error voids the step
         except Exception as exc:
             exc.labctl_step = getattr(exc, "labctl_step", run.steps_done)   # innermost step
             raise

@@ -262,6 +262,22 @@ class SimBench:
     def twin(self, slot: str):
         return self.twins[slot]
 
+    def hazards(self) -> dict:
+        """What could still harm the sample, a device or a person, judged from the twins'
+        own state (not from what the drivers believe): {slot or "sample": why}. An
+        instrument out of its safe state whose hazard another one contains (a laser
+        that no longer answers, behind a closed shutter) is listed as contained."""
+        found = {slot: "not in its safe state" for slot, twin in self.twins.items()
+                 if not twin.safe_state_reached()}
+        env = self.optics.environment()
+        if self.optics.pumps():
+            found["sample"] = "pump light reaches it"
+        elif env.drive is not None or env.bias_voltage:
+            found["sample"] = "electrically driven"
+        else:
+            found = {slot: why + ", contained" for slot, why in found.items()}
+        return found
+
     def mount(self, sample) -> None:
         """Put a sample on the simulated bench, as the experimenter does by hand: a fresh
         spot; a sample measured cold (below 250 K) is mounted in a cryostat that was

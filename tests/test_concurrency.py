@@ -34,6 +34,8 @@ def test_a_bench_has_one_runner(bench):
     with pytest.raises(RoleBusy, match="already has a runner"):
         Runner(bench)
     assert bench.runner is first
+    first.close()                                  # gives the bench up
+    assert Runner(bench).bench is bench
 
 
 def test_threads_sharing_an_instrument_get_their_own_replies(bench):
