@@ -103,6 +103,8 @@ class PulsedEL(Procedure):
     collapse = Float(0.3, minimum=0.01, maximum=0.9,
                      doc="a current or EL below this fraction of its maximum at a higher drive marks a failed device")
     detector = Text("", max_length=20, doc="spectrometer slot qualifier ('' or e.g. hr)")
+    slit_width = Float(0.0, unit="um", minimum=0.0, maximum=3000,
+                       doc="spectrograph entrance slit (0: leave it): narrower for bright (d.c.) EL")
 
     columns = (
         Column("scan", "", "0: amplitude sweep, 1: width scan"),
@@ -196,6 +198,8 @@ class PulsedEL(Procedure):
         self.fits = []                 # (current density, two-band fit values): starting points
         if self.drive != "pulsed-smu":
             spectrometer = run.role("Spectrometer")
+            if self.slit_width > 0:
+                run.role("Spectrograph", self.detector).set_slit_width(self.slit_width)
             self.t_int = self.integration_time
             run.set_axis("wavelength", spectrometer.wavelengths, "nm")
         if self.drive == "pulses":
@@ -515,7 +519,7 @@ class PulsedEL(Procedure):
             lines.append(("steady-state heating", f"{heating['steady_rise_K']:.3g} K at "
                                                   f"{heating['scan_current_density']:.3g} A/cm²"))
         if "max_rise_K" in heating:
-            lines.append(("largest mean heating", f"{heating['max_rise_K']:.3g} K (EL peak shift)"))
+            lines.append(("hottest step", f"{heating['max_rise_K']:.3g} K mean heating (EL peak shift)"))
         for warning in results.get("warnings", []):
             lines.append(("warning", warning))
         return lines
@@ -524,7 +528,8 @@ class PulsedEL(Procedure):
     def figures(cls, run):
         from . import pulsed_el_plots as plots
         figures = {"EL": plots.el_versus_j(run)}
-        if "spectrum" in run.arrays:
+        usable = np.isfinite(run.scalars["spontaneous_center"]) & (run.scalars["saturated"] == 0)
+        if "spectrum" in run.arrays and usable.sum() >= 3:
             figures["spectra"] = plots.el_spectra(run)
         if "tau_us" in (run.results.get("heating") or {}):
             figures["heating"] = plots.heating(run)

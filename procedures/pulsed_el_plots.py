@@ -112,7 +112,7 @@ def el_spectra(run):
     """Normalized EL spectra of the sweep (colour: J) and the FWHM of the whole spectrum
     and of its two bands against J."""
     s = run.scalars
-    order = [i for i in _sweep(run).index if np.isfinite(s["spontaneous_center"][i])]
+    order = [i for i in _sweep(run).index if np.isfinite(s["spontaneous_center"][i]) and not s["saturated"][i]]
     spectra = run.arrays["spectrum"]
     wl = spectra.axes["wavelength"][0]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), dpi=110)

@@ -23,7 +23,7 @@ from labctl.runner import Runner  # noqa: E402
 from labctl.safety import Envelope  # noqa: E402
 from labctl.store import RunStore, open_run  # noqa: E402
 from procedures.pulsed_el import PulsedEL  # noqa: E402
-from sim_instruments.sample import PRESETS_DIR, Environment  # noqa: E402
+from sim_instruments.sample import PRESETS_DIR, Environment, Sample  # noqa: E402
 
 from .conftest import received, twin  # noqa: E402
 
@@ -124,15 +124,27 @@ def test_other_device_written_by_the_test(tmp_path):
 # -- d.c. drive, pulsed source-meter, guards -------------------------------------------------
 
 def test_dc_drive_fails_by_overheating_below_the_pulsed_densities():
-    run, sample, safe = run_on("qd_led_pulsed", PulsedEL(drive="dc", points=13, amplitude_stop=3.75))
+    procedure = PulsedEL(drive="dc", points=13, amplitude_stop=3.75, detector="hr", slit_width=10)
+    run, sample, safe = run_on("qd_led_pulsed", procedure)
     results = run.stop.results
     failure = results["failure"]
     assert failure["found"] and "overheated" in failure["message"] and "EL vanished" in failure["message"]
-    assert run.stop.reason.startswith("ended early: device failed")
-    assert run.steps_done < 13 and sample.broken.startswith("overheated")
+    assert run.stop.reason.startswith("ended early: device failed at 2.812 V")
+    assert run.steps_done == 8 and sample.broken.startswith("overheated")
     assert failure["max_current_density"] < 600          # pulses of the same device: > 1000 A/cm²
     assert not results["threshold"]["found"]
+    assert not any("saturated" in w for w in results.get("warnings", []))
+    # the EL red shift before the failure: the steady heating at 2.625 V over that at 1.5 V
+    intact = Sample.load("qd_led_pulsed")
+    rise = intact.heating(2.625, math.inf) - intact.heating(1.5, math.inf)
+    assert results["heating"]["max_rise_K"] == pytest.approx(rise, rel=0.05)
     assert safe["SourceMeter"]
+
+
+def test_dc_spectra_saturate_without_attenuation():
+    run, _, _ = run_on("qd_led_pulsed", PulsedEL(drive="dc", points=13, amplitude_stop=3.75))
+    assert run.stop.results["failure"]["found"]
+    assert any("saturated" in w and "neutral-density" in w for w in run.stop.results["warnings"])
 
 
 def test_pulsed_source_meter_gives_the_jv_only():
