@@ -15,11 +15,11 @@ band (the baseline band ± 3 FWHM).
 Analysis (on the finished phases): the steady ASE and spontaneous levels of every phase
 (its second half); the switching contrast (emission in the ASE window, bias on / off),
 whether it is real (a change beyond 5 σ of the window's scatter: a device with an
-insulating layer does not switch) and the modulation depth of the ASE; the response time τ (exponential fits of the spontaneous
-intensity after the switching instants, on and off: the charging and discharging of the
-film; the slower one); the ASE switch-on and switch-off times (90 % of the change, from
-the mean response over the cycles); and the reversibility (the levels after the last
-switch-off against the baseline).
+insulating layer does not switch) and the modulation depth of the ASE; the response
+time τ (exponential fits of the spontaneous intensity after the switching instants, on
+and off: the charging and discharging of the film; the slower one); the ASE switch-on
+and switch-off times (90 % of the change, from the mean response over the cycles); and
+the reversibility (the levels after the last switch-off against the baseline).
 """
 
 import math
@@ -259,13 +259,15 @@ class GainSwitching(Procedure):
                 for name in ("ase", "spontaneous", "window") for state, group in (("on", on), ("off", off))}
         out |= mean
         swing = mean["ase_on"] - mean["ase_off"]
-        out["modulation"] = swing / (mean["ase_on"] + mean["ase_off"]) if mean["ase_on"] + mean["ase_off"] else math.nan
+        both = mean["ase_on"] + mean["ase_off"]
+        out["modulation"] = swing / both if both else math.nan
         out["contrast"] = mean["window_on"] / mean["window_off"] if mean["window_off"] > 0 else math.nan
         out["spontaneous_ratio"] = mean["spontaneous_on"] / mean["spontaneous_off"]
         # Does the bias switch anything? The window's change against its scatter in the steady parts.
         steady_on = col["intensity_window"][late & np.isin(phase, [k for k in finished if k > 0 and k % 2 == 0])]
         steady_off = col["intensity_window"][late & np.isin(phase, [k for k in finished if k == 0 or k % 2 == 1])]
-        noise = math.hypot(np.std(steady_on) / math.sqrt(steady_on.size), np.std(steady_off) / math.sqrt(steady_off.size))
+        noise = math.hypot(np.std(steady_on) / math.sqrt(steady_on.size),
+                           np.std(steady_off) / math.sqrt(steady_off.size))
         out["switching"] = bool(abs(mean["window_on"] - mean["window_off"]) > SWITCHED * noise)
         if not out["switching"]:
             return out
@@ -342,8 +344,8 @@ class GainSwitching(Procedure):
         for name in ("on", "off"):
             tau = results.get(f"spontaneous_tau_{name}")
             if tau:
-                lines.append((f"spontaneous τ (switch-{name})", f"{tau['value'] * 1e3:.3g} ms "
-                                                               f"(95% CI {tau['low'] * 1e3:.3g}–{tau['high'] * 1e3:.3g})"))
+                interval = f"95% CI {tau['low'] * 1e3:.3g}–{tau['high'] * 1e3:.3g}"
+                lines.append((f"spontaneous τ (switch-{name})", f"{tau['value'] * 1e3:.3g} ms ({interval})"))
             t = results.get(f"ase_switch_{name}_time")
             if t is not None:
                 lines.append((f"ASE switch-{name} (90 %)", f"{t * 1e3:.3g} ms"))
@@ -362,7 +364,8 @@ class GainSwitching(Procedure):
         s, results = run.scalars, run.results
         fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), dpi=110, sharex=True,
                                           gridspec_kw={"height_ratios": [3, 1]})
-        top.plot(s["time"], s["intensity_ase"], ".-", ms=3, lw=0.8, color="tab:green", label="ASE (stimulated part)")
+        top.plot(s["time"], s["intensity_ase"], ".-", ms=3, lw=0.8, color="tab:green",
+                 label="ASE (stimulated part)")
         top.plot(s["time"], s["intensity_spontaneous"], ".-", ms=3, lw=0.8, color="tab:blue",
                  label="spontaneous band")
         for name, color in (("on", "tab:red"), ("off", "tab:purple")):

@@ -70,7 +70,8 @@ def test_preset_threshold_falls_with_bias(tmp_path):
                                store=store)
     results = run.stop.results
     assert run.stop.status == "finished" and results["found"] == 3
-    assert true_threshold(sample, 0.0) == pytest.approx(68) and true_threshold(sample, 1.0) == pytest.approx(32, rel=0.01)
+    assert true_threshold(sample, 0.0) == pytest.approx(68)
+    assert true_threshold(sample, 1.0) == pytest.approx(32, rel=0.01)
     assert results["first"]["threshold"] == pytest.approx(68, rel=0.10)
     assert results["last"]["threshold"] == pytest.approx(32, rel=0.10)
     assert results["trend"]["change"] == pytest.approx(32 / 68, rel=0.10) and results["bias_effect"]
@@ -130,6 +131,7 @@ def test_live_views_show_threshold_and_current(qtbot):
     x, y = threshold.points.getData()
     assert list(x) == [0, 10, 20] and y[0] > y[-1]
     trend = run.stop.results["trend"]
-    assert threshold.trend.getData()[1] == pytest.approx([trend["intercept"], trend["intercept"] + 20 * trend["slope"]])
+    ends = [trend["intercept"], trend["intercept"] + 20 * trend["slope"]]
+    assert threshold.trend.getData()[1] == pytest.approx(ends)
     assert "bias" in threshold.plot.getPlotItem().getAxis("bottom").labelText
     assert current.curve.getData()[1][-1] == pytest.approx(2e-8, rel=0.05)
