@@ -32,8 +32,11 @@ characteristic temperature) and charging (bias). The modifiers of each experimen
   voltage the device is destroyed;
 * ``electroluminescence``: a diode driven with current density J emits EQE(J)·J photons
   with roll-off, plus stimulated EL on an S-curve in J; Joule heating
-  ΔT = R_th·I·V·(1 − e^{−τp/τ_T}) red-shifts the EL, raises the threshold, and destroys a
-  device driven in d.c. above its failure temperature.
+  ΔT(t) = R_th·I·V·(1 − e^{−t/τ_T}), averaged over the pulse, red-shifts the EL and raises
+  the threshold, and destroys a device driven in d.c. above its failure temperature. Pulses
+  drive the device through the current-sense resistor in series with it
+  (``device.sense_resistance``, the oscilloscope's), so the EL follows the current the
+  oscilloscope measures.
 """
 
 import math
@@ -89,7 +92,7 @@ SCHEMA = {
                  "breakdown_voltage": ("V", 1.0e9), "insulating": ("", 0.0)},
     "device": {"area": ("mm^2", 0.0), "leakage_resistance": ("ohm", 1.0e12),
                "series_resistance": ("ohm", 50.0), "saturation_current": ("A", 1.0e-12),
-               "ideality": ("", 2.0)},
+               "ideality": ("", 2.0), "sense_resistance": ("ohm", 0.0)},
     "electroluminescence": {"eqe": ("", 0.0), "roll_off": ("A/cm^2", 1.0e9),
                             "threshold": ("A/cm^2", 1.0e9), "beta": ("", 0.01),
                             "fwhm": ("meV", 82.0), "stimulated_fwhm": ("meV", 40.0),
@@ -455,15 +458,31 @@ class Sample:
         """A/cm² through the device area."""
         return current / (self.p.device.area * 1e-2) if self.p.device.area > 0 else 0.0
 
-    def heating(self, voltage: float, pulse_width: float) -> float:
-        """Junction temperature rise (K) at the end of a pulse of ``pulse_width`` s at
-        ``voltage`` (``math.inf``: d.c.)."""
+    def drive_point(self, voltage: float, env: Environment, sense: float = 0.0) -> tuple[float, float]:
+        """(voltage across the device V, current A) when ``voltage`` drives it through
+        ``sense`` Ω in series."""
+        if sense <= 0 or voltage <= 0:
+            return voltage, self.current(voltage, env)
+        device = optimize.brentq(lambda v: v + sense * self.current(v, env) - voltage, 0.0, voltage,
+                                 xtol=1e-12)
+        return device, self.current(device, env)
+
+    def heating(self, voltage: float, pulse_width: float, sense: float = 0.0,
+                mean: bool = False) -> float:
+        """Junction temperature rise (K) driven by ``voltage`` through ``sense`` Ω, for
+        pulses of ``pulse_width`` s (``math.inf``: d.c.): ΔT(t) = ΔT∞·(1 − e^{−t/τ_T}),
+        ΔT∞ = R_th·I·V_device, at the end of a pulse or (``mean``) averaged over it,
+        ΔT∞·[1 − (τ_T/τp)(1 − e^{−τp/τ_T})]."""
         el = self.p.electroluminescence
         if el.thermal_resistance <= 0 or voltage <= 0:
             return 0.0
-        power = self.current(voltage, Environment()) * voltage
-        fraction = 1.0 if math.isinf(pulse_width) else -math.expm1(-pulse_width / (el.thermal_time * 1e-6))
-        return el.thermal_resistance * power * fraction
+        device, current = self.drive_point(voltage, Environment(), sense)
+        steady = el.thermal_resistance * current * device
+        if math.isinf(pulse_width):
+            return steady
+        x = pulse_width / (el.thermal_time * 1e-6)
+        end = -math.expm1(-x)
+        return steady * (1 - end / x if mean else end)
 
     def electroluminescence(self, wl, env: Environment, resolution: float = 0.0, rng=None):
         """Time-averaged EL spectral density (photons per second per nm) under the drive:
@@ -474,15 +493,16 @@ class Sample:
             return np.zeros_like(wl)
         if env.drive is not None:
             voltage, width, duty = env.drive.amplitude, env.drive.width, env.drive.width / env.drive.period
+            sense = dev.sense_resistance
         elif env.bias_voltage > 0:
-            voltage, width, duty = env.bias_voltage, math.inf, 1.0
+            voltage, width, duty, sense = env.bias_voltage, math.inf, 1.0, 0.0
         else:
             return np.zeros_like(wl)
-        current = self.current(voltage, env)
+        current = self.drive_point(voltage, env, sense)[1]
         j = self.current_density(current)
         if j <= 0:
             return np.zeros_like(wl)
-        hot = env.temperature + 0.5 * self.heating(voltage, width)      # average over the pulse
+        hot = env.temperature + self.heating(voltage, width, sense, mean=True)
         quench = self.quantum_yield(hot) / max(self.quantum_yield(env.temperature), 1e-12)
         rate = el.eqe / (1 + j / el.roll_off) * current / EV_J * quench        # photons/s in the pulse
         center = HC_EV_NM / (HC_EV_NM / self.p.exciton.center + el.shift * 1e-3 * (hot - self.p.temperature))
