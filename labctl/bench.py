@@ -333,6 +333,11 @@ class Bench:
         return snap
 
     # -- time ---------------------------------------------------------------------
+    def now(self) -> float:
+        """Seconds on the bench's clock (simulated on the simulated bench, monotonic
+        otherwise): for durations, not for dates."""
+        return self.sim.clock.now() if self.sim is not None else time.monotonic()
+
     def sleep(self, seconds: float) -> None:
         """Wait; on the simulated bench the wait runs on its clock."""
         if self.sim is not None:

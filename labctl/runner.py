@@ -165,8 +165,13 @@ class Run:
 
     # -- used by the worker and the procedure -------------------------------------
     @property
+    def abort_reason(self) -> str | None:
+        """Why this run, or a run it is part of, was asked to abort (None: it was not)."""
+        return next((run._abort_reason for run in self.chain() if run._abort_reason is not None), None)
+
+    @property
     def abort_requested(self) -> bool:
-        return self._abort_reason is not None or (self.parent is not None and self.parent.abort_requested)
+        return self.abort_reason is not None
 
     def chain(self) -> list:
         """This run and the runs it is part of (a series and its inner run)."""
@@ -179,7 +184,7 @@ class Run:
     def boundary(self, context) -> None:
         """A step boundary: honour abort and pause requests and the suspenders."""
         if self.abort_requested:
-            raise Aborted(self._abort_reason or self.parent._abort_reason)
+            raise Aborted(self.abort_reason)
         self._suspend(context)
         if not self._pause:
             return
@@ -189,7 +194,7 @@ class Run:
         with self._cond:
             self._cond.wait_for(lambda: not self._pause or self.abort_requested)
         if self.abort_requested:
-            raise Aborted(self._abort_reason)
+            raise Aborted(self.abort_reason)
         self._transition(RunState.RUNNING)
         self.procedure.on_resume(context)
         context.event("resumed", "run resumed")
@@ -237,11 +242,15 @@ class RunContext:
         ``interval`` s between re-checks."""
         self.run.suspenders.append((check, interval))
 
+    def now(self) -> float:
+        """Seconds on the bench's clock (simulated time on the simulated bench)."""
+        return self.bench.now()
+
     def sleep(self, seconds: float, interval: float = 0.5) -> None:
         """Wait, honouring abort requests (simulated time on the simulated bench)."""
         while seconds > 0:
             if self.run.abort_requested:
-                raise Aborted(self.run._abort_reason)
+                raise Aborted(self.run.abort_reason)
             chunk = min(interval, seconds)
             self.bench.sleep(chunk)
             seconds -= chunk

@@ -51,6 +51,11 @@ def _json_bytes(value) -> np.ndarray:
     return np.frombuffer(json.dumps(jsonable(value)).encode(), dtype="u1")
 
 
+def _line(entry: dict) -> bytes:
+    """A log entry as a JSON line."""
+    return (json.dumps(jsonable(entry)) + "\n").encode()
+
+
 def _append_bytes(dataset, data: np.ndarray) -> None:
     n = dataset.shape[0]
     dataset.resize(n + len(data), axis=0)
@@ -67,6 +72,7 @@ class _OpenRun:
         self.arrays = {}
         self.row = None
         self.broken = None              # why the file can no longer be written
+        self.pending = []               # log entries from before the file exists (setup)
 
     def abandon(self, exc, what) -> str:
         """Stop writing after a failed write; the file keeps what its last flush wrote.
@@ -114,8 +120,11 @@ class _OpenRun:
         f.create_dataset("log", shape=(0,), maxshape=(None,), dtype="u1", chunks=(4096,))
         f.create_dataset("stop", shape=(0,), maxshape=(None,), dtype="u1", chunks=(1024,))
         f.swmr_mode = True
-        f.flush()
         self.file = f
+        for entry in self.pending:
+            self.log(entry)
+        self.pending = []
+        f.flush()
 
     def step(self, step: Step) -> None:
         n = self.scalars.shape[0]
@@ -129,7 +138,10 @@ class _OpenRun:
         self.file.flush()
 
     def log(self, entry: dict) -> None:
-        _append_bytes(self.file["log"], np.frombuffer((json.dumps(jsonable(entry)) + "\n").encode(), "u1"))
+        if self.file is None:
+            self.pending.append(entry)
+            return
+        _append_bytes(self.file["log"], np.frombuffer(_line(entry), "u1"))
         self.file.flush()
 
     def finish(self, stop: Stop) -> None:
@@ -140,6 +152,7 @@ class _OpenRun:
                                 "sample": str(self.start.sample.get("name", ""))})
                 f.create_dataset("start", data=_json_bytes({k: v for k, v in vars(self.start).items()
                                                             if k not in ("columns", "arrays")}))
+                f.create_dataset("log", data=np.frombuffer(b"".join(map(_line, self.pending)), "u1"))
                 f.create_dataset("stop", data=_json_bytes(stop))
                 f.attrs["status"] = stop.status
             return

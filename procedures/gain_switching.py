@@ -23,7 +23,6 @@ the reversibility (the levels after the last switch-off against the baseline).
 """
 
 import math
-import time
 
 import numpy as np
 
@@ -39,12 +38,6 @@ STEADY = 0.5             # the last half of a phase counts as its steady state
 REVERSIBLE = 0.1         # off levels back within 10 % of the switching swing (and spontaneous PL)
 BAND = 3.0               # intensities integrate over the spontaneous band ± BAND × its FWHM
 SWITCHED = 5.0           # a change of the ASE window beyond 5 σ of its scatter: the bias switches
-
-
-def bench_time(run) -> float:
-    """Seconds on the bench's clock: simulated time on the simulated bench."""
-    sim = run.bench.sim
-    return sim.clock.now() if sim is not None else time.monotonic()
 
 
 def relaxation(x, start, end, tau):
@@ -205,14 +198,14 @@ class GainSwitching(Procedure):
         smu, spectrometer = run.role("SourceMeter"), run.role("Spectrometer")
         values = step.values
         if self.start is None:
-            self.start, self.switched = bench_time(run), bench_time(run)
-        wait = self.start + values["time"] - bench_time(run)
+            self.start, self.switched = run.now(), run.now()
+        wait = self.start + values["time"] - run.now()
         if wait > 0:
             run.sleep(wait)
         if values["switch"]:
             smu.set_voltage(values["bias"])
-            self.applied, self.switched = values["bias"], bench_time(run)
-        began = bench_time(run)
+            self.applied, self.switched = values["bias"], run.now()
+        began = run.now()
         raw = spectrometer.acquire()
         saturated = spectrometer.saturated
         wl = run.axes["wavelength"][0]

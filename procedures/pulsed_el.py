@@ -110,7 +110,7 @@ class PulsedEL(Procedure):
         Column("scan", "", "0: amplitude sweep, 1: width scan"),
         Column("amplitude", "V", "pulse amplitude or d.c. voltage applied"),
         Column("width", "us", "pulse width (inf: d.c.)"),
-        Column("duty_cycle", "", "pulse width / period (1: d.c.)"),
+        Column("duty_cycle", "", "pulse width / period (NaN: d.c., which no pulsed limit applies to)"),
         Column("current", "A", "device current (during the pulse)"),
         Column("current_density", "A/cm^2", "current / device area"),
         Column("voltage", "V", "voltage across the device"),
@@ -194,7 +194,6 @@ class PulsedEL(Procedure):
 
     # -- run ----------------------------------------------------------------------
     def setup(self, run):
-        self.stop_reason = None
         self.fits = []                 # (current density, two-band fit values): starting points
         if self.drive != "pulsed-smu":
             spectrometer = run.role("Spectrometer")
@@ -231,11 +230,8 @@ class PulsedEL(Procedure):
             run.role("SourceMeter").set_voltage(0.0)
 
     def _guard(self, run, step):
-        """End the run on a failed device, after a measured current density beyond the
-        envelope, or before an amplitude whose current density, extrapolated along the
-        J–V measured so far, would pass it."""
-        if self.stop_reason:
-            raise EndRun(self.stop_reason)
+        """End the run on a failed device, or before an amplitude whose current density,
+        extrapolated along the J–V measured so far, would pass the envelope."""
         failure = run.results.get("failure") or {}
         if failure.get("found"):
             raise EndRun(failure["message"])
@@ -271,15 +267,14 @@ class PulsedEL(Procedure):
             smu.set_voltage(amplitude)
             run.sleep(self.dwell)
             volts, amps = smu.measure()
-            data |= {"width": math.inf, "duty_cycle": 1.0, "voltage": volts, "current": amps,
+            data |= {"width": math.inf, "duty_cycle": math.nan, "voltage": volts, "current": amps,
                      "in_compliance": float(smu.in_compliance)}
         data["current_density"] = data["current"] / (self.area * 1e-2)
         try:
             run.bench.check_setpoint("current_density", data["current_density"], "A/cm^2")
-        except SafetyError as exc:
+        except SafetyError as exc:         # off at once; the runner then fails the run
             self._output(run, False)
-            self.stop_reason = f"measured current density beyond the envelope, output switched off: {exc}"
-            run.event("safety", self.stop_reason)
+            run.event("safety", f"output switched off: {exc}")
         if self.drive != "pulsed-smu":
             data |= self._electroluminescence(run, data)
         return data
@@ -342,7 +337,8 @@ class PulsedEL(Procedure):
         window = (peak_wl - 4 * fwhm, peak_wl + 4 * fwhm)
         inside = (wl >= window[0]) & (wl <= window[1])
         bands = self._bands(wl[inside], counts[inside], data["current_density"])
-        charge = data["current"] * data["duty_cycle"] * 1e9           # nC/s
+        duty = 1.0 if self.drive == "dc" else data["duty_cycle"]
+        charge = data["current"] * duty * 1e9                          # nC/s
         intensity = spectra.integrate(wl, counts, window)
         return out | {
             "el_intensity": intensity, "el_per_charge": intensity / charge if charge > 0 else math.nan,

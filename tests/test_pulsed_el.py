@@ -171,8 +171,8 @@ def test_measured_current_density_beyond_the_envelope_switches_off():
         bench.envelope = Envelope.from_config({"max_current_density": "30 A/cm^2"}, "test envelope")
         run = Runner(bench).run(PulsedEL(heating_widths="", points=5))
         assert twin(bench, "PulseGenerator").get("output") in (0, "0")
-    assert "measured current density beyond the envelope" in run.stop.reason
-    assert run.steps_done == 1
+    assert run.stop.status == "failed" and run.steps_done == 1
+    assert run.stop.reason.startswith("measured current_density") and "max_current_density" in run.stop.reason
 
 
 # -- live views -------------------------------------------------------------------------------
