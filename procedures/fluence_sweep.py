@@ -386,8 +386,9 @@ class FluenceSweep(Procedure):
     @staticmethod
     def _spontaneous(scalars, result) -> dict:
         """The spontaneous PL at the lowest fluences of the sweep (up to twice the first,
-        and below half the threshold): its yield per unit fluence, peak and FWHM. A
-        series compares the same fluences at every point (thermal quenching)."""
+        and below half the threshold): integrated, per unit fluence (the stimulated part,
+        which grows faster than the pump towards threshold, removed), its peak and FWHM.
+        A series compares the same fluences at every point (thermal quenching)."""
         if "intensity_spontaneous" not in scalars:          # a run stored before it was recorded
             return {}
         low = scalars[scalars["fluence"] <= 2 * scalars["fluence"].min()]
@@ -464,9 +465,9 @@ class FluenceSweep(Procedure):
     def _report_spontaneous(cls, results):
         if "pl_yield" not in results:
             return []
-        return [("spontaneous PL", f"{results['pl_yield']:.4g} counts/s per µJ/cm² at the lowest "
-                                   f"fluences; {results['spontaneous_peak_nm']:.4g} nm, FWHM "
-                                   f"{results['spontaneous_fwhm_nm']:.3g} nm")]
+        return [("spontaneous PL", f"{results['pl_yield']:.4g} counts/s per µJ/cm² at the lowest fluences; "
+                                              f"spontaneous band at {results['spontaneous_peak_nm']:.4g} nm, "
+                                              f"FWHM {results['spontaneous_fwhm_nm']:.3g} nm")]
 
     @classmethod
     def _report_bands(cls, results):
