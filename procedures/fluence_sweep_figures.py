@@ -76,6 +76,9 @@ def bands_figure(run):
             scale = np.exp(np.mean(np.log(y[ok]) - law["slope"] * np.log(s["fluence"][ok])))
             left.loglog(x, scale * x ** law["slope"], "-", color=colour, lw=1,
                         label=f"slope {law['slope']:.3f} [{law['low']:.3f}, {law['high']:.3f}]")
+    per_fluence = float(np.median(s["occupancy"] / s["fluence"]))
+    top = left.secondary_xaxis("top", functions=(lambda f: f * per_fluence, lambda n: n / per_fluence))
+    top.set_xlabel("average excitons per dot ⟨N⟩")
     left.set_xlabel(FLUENCE)
     left.set_ylabel("band intensity (counts/s)")
     left.grid(True, which="both", alpha=0.25)

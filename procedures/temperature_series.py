@@ -187,7 +187,7 @@ class TemperatureSeries(Series):
     # -- analysis -----------------------------------------------------------------
     def analyze(self, scalars):
         out = {"points": int(len(scalars))}
-        for part in (self._thresholds, self._quenching, self._peak):
+        for part in (self._thresholds, self._linewidths, self._quenching, self._peak):
             try:
                 out |= part(scalars)
             except (ValueError, RuntimeError, TypeError, np.linalg.LinAlgError) as exc:
@@ -214,6 +214,14 @@ class TemperatureSeries(Series):
             out["characteristic_temperature"] = {"value": t0, "error": t0 ** 2 * fit.error("slope"), "unit": "K",
                                                  "f0": float(np.exp(fit["intercept"]))}
         return out
+
+    def _linewidths(self, scalars):
+        """The lasing-mode linewidth and Q of every point that resolved its modes."""
+        modes = self._finite(scalars, "linewidth", "q_factor")
+        if not len(modes):
+            return {}
+        return {"linewidths": {"temperature": modes["temperature"].tolist(), "value": modes["linewidth"].tolist(),
+                               "q_factor": modes["q_factor"].tolist()}}
 
     def _quenching(self, scalars):
         """E_b from the integrated PL below threshold (inner key result ``pl_yield``)."""
@@ -249,11 +257,15 @@ class TemperatureSeries(Series):
 
     @classmethod
     def report(cls, results):
-        lines = []
+        lines = [("setpoints done", str(results.get("points", 0)))]
         thresholds = results.get("thresholds")
         if thresholds:
             lines.append(("thresholds", ", ".join(f"{v:.3g} µJ/cm² at {t:g} K" for t, v in
                                                    zip(thresholds["temperature"], thresholds["value"]))))
+        if "linewidths" in results:
+            widths = results["linewidths"]
+            lines.append(("lasing linewidth", ", ".join(f"{v:.3g} nm at {t:g} K" for t, v in
+                                                        zip(widths["temperature"], widths["value"]))))
         if "characteristic_temperature" in results:
             t0 = results["characteristic_temperature"]
             lines.append(("characteristic temperature", f"T0 = {t0['value']:.3g} ± {t0['error']:.2g} K "

@@ -80,6 +80,10 @@ def test_other_sample_written_by_the_test(tmp_path):
     assert truth[TEMPERATURES.index(290)] == pytest.approx(40 * np.exp(-5 / 180))
     assert results["quenching"]["e_b_mev"] == pytest.approx(80, rel=0.10)
     assert results["thresholds"]["value"] == pytest.approx(truth, rel=0.10)
+    linewidths = results["linewidths"]
+    assert linewidths["temperature"] == TEMPERATURES
+    assert linewidths["value"] == pytest.approx([0.25] * 5, rel=0.05)
+    assert linewidths["q_factor"] == pytest.approx([538.5 / 0.25] * 5, rel=0.05)
 
 
 def test_linewidth_of_every_inner_run(runner):
