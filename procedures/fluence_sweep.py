@@ -466,8 +466,8 @@ class FluenceSweep(Procedure):
         if "pl_yield" not in results:
             return []
         return [("spontaneous PL", f"{results['pl_yield']:.4g} counts/s per µJ/cm² at the lowest fluences; "
-                                              f"spontaneous band at {results['spontaneous_peak_nm']:.4g} nm, "
-                                              f"FWHM {results['spontaneous_fwhm_nm']:.3g} nm")]
+                                   f"band at {results['spontaneous_peak_nm']:.4g} nm, "
+                                   f"FWHM {results['spontaneous_fwhm_nm']:.3g} nm")]
 
     @classmethod
     def _report_bands(cls, results):

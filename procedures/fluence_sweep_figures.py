@@ -21,8 +21,9 @@ def modes_figure(run):
     interpolated under them and the window. Right: the modes above the band with the
     strongest one's fitted line (Lorentzian ⊗ resolution), its linewidth and Q."""
     s, p = run.scalars, run.parameters
-    fitted = np.isfinite(s["mode_fwhm"]) & (s["saturated"] == 0)
-    i = int(s["intensity_stimulated"][fitted].idxmax())
+    fitted = np.isfinite(s["mode_fwhm"])
+    unclipped = fitted & (s["saturated"] == 0)
+    i = int(s["intensity_stimulated"][unclipped if unclipped.any() else fitted].idxmax())
     wl, unit = run.arrays["spectrum"].axes["wavelength"]
     counts = run.arrays["spectrum"].values[i].astype(float)
     window = (p["window_start"], p["window_stop"])
@@ -85,7 +86,8 @@ def bands_figure(run):
     left.legend(fontsize=8)
     threshold = results.get("threshold", {})
     below = s["fluence"] < 0.5 * threshold["value"] if threshold.get("found") else s["fluence"] > 0
-    i = int(s["fluence"][below & (s["saturated"] == 0)].idxmax())
+    unclipped = below & (s["saturated"] == 0)
+    i = int(s["fluence"][unclipped if unclipped.any() else below].idxmax())
     wl, unit = run.arrays["spectrum"].axes["wavelength"]
     counts = run.arrays["spectrum"].values[i].astype(float)
     fit = spectra.two_bands(wl, counts, guess=band_guess(wl, counts, run.parameters["binding_energy"]))

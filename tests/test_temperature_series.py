@@ -99,6 +99,7 @@ def test_linewidth_of_every_inner_run(runner):
     assert trace.shape == (2, 256) and np.nanmin(trace[0]) < 151 and np.nanmax(trace[0]) > 280   # cool-down
     children = [row for row in runner.store.catalog.runs() if row["parent"] == run.uid]
     assert len(children) == 2 and all(row["procedure"] == "fluence-sweep" for row in children)
+    assert set(TemperatureSeries.figures(data)) == {"temperature", "trace"}
 
 
 def test_the_run_holds_while_the_temperature_is_out_of_its_band(bench, tmp_path):
