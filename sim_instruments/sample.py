@@ -13,8 +13,11 @@ Emission per pulse is a sum of bands:
 * exciton (X) spontaneous band ∝ P(N ≥ 1) = 1 − e^−⟨N⟩, times QY(T); optionally split
   into fine-structure lines with orthogonal linear dipoles (``polarization``);
 * biexciton (XX) band red-shifted by Δ_XX, ∝ P(N ≥ 2), dissociating thermally;
-* stimulated band (ASE or lasing modes) on the rate-equation S-curve
-  u² − (N − N_th)u − β N_th N = 0 (in units of ⟨N⟩): slope β below threshold, 1 above.
+* stimulated emission on the rate-equation S-curve u² − (N − N_th)u − β N_th N = 0 (in
+  units of ⟨N⟩): slope β below threshold, 1 above. Either one Gaussian ASE band -- the
+  unamplified part β·N keeps the exciton's spectrum, what the gain adds (u − β·N) takes
+  the ASE band -- or (with a ``mode_spacing``) evenly spaced cavity modes, Lorentzian
+  lines of FWHM λ/Q.
 
 ⟨N⟩ = σ(λp)·j with j the photon fluence. The threshold is given as a fluence at the
 reference pump and converted to ⟨N_th⟩ through σ; it then moves with temperature (a
@@ -49,7 +52,7 @@ import yaml
 from scipy import optimize
 
 from labctl import units
-from labctl.analysis.models import s_curve
+from labctl.analysis.models import s_curve, voigt
 from labctl.errors import ConfigError
 
 PRESETS_DIR = Path(__file__).parent / "presets"
@@ -403,16 +406,22 @@ class Sample:
                 * gaussian(wl, xx_center, math.hypot(xx.fwhm, resolution))
         st = p.stimulated
         u = float(s_curve(n, self.threshold_occupancy(env), st.beta))
-        u *= st.efficiency * (1 + (p.resonance.gain - 1) * resonant) * stim_length
+        factor = st.efficiency * (1 + (p.resonance.gain - 1) * resonant) * stim_length
         if rng is not None and p.fluctuation > 0:
-            u *= max(0.0, 1 + p.fluctuation / math.sqrt(max(pulses, 1.0)) * rng.standard_normal())
-        modes = int(st.modes)
+            factor *= max(0.0, 1 + p.fluctuation / math.sqrt(max(pulses, 1.0)) * rng.standard_normal())
         center = st.center + p.resonance.red_shift * resonant
-        offsets = (np.arange(modes) - (modes - 1) / 2) * st.mode_spacing
-        width = math.hypot(st.fwhm, resolution)
-        band = sum(gaussian(wl, center + dx, width) for dx in offsets) / modes
+        if st.mode_spacing > 0:        # cavity modes: Lorentzian lines seen through the resolution
+            modes = int(st.modes)
+            offsets = (np.arange(modes) - (modes - 1) / 2) * st.mode_spacing
+            stimulated = u * sum(voigt(wl, center + dx, resolution, st.fwhm) for dx in offsets) / modes
+        else:
+            # ASE: the spontaneous emission coupled into the amplified direction (β·⟨N⟩) keeps
+            # the exciton's spectrum; only what the gain adds narrows into the ASE band
+            seed = st.beta * n
+            stimulated = seed * gaussian(wl, x_center, x_fwhm) \
+                + (u - seed) * gaussian(wl, center, math.hypot(st.fwhm, resolution))
         stim_axis = pol.angle + 90 if pol.splitting > 0 else pol.angle
-        return scale * (spectrum + u * analyzer(angle, pol.stimulated_dolp, stim_axis) * band)
+        return scale * (spectrum + factor * analyzer(angle, pol.stimulated_dolp, stim_axis) * stimulated)
 
     def dynamics(self, t, wl, pump: Pump, env: Environment, resolution: float = 0.0):
         """Time-resolved emission after one pulse at t = 0: photons per pulse per nm per
