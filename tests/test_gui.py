@@ -24,6 +24,7 @@ def slow_bench():
 
 def make_window(qtbot, bench, tmp_path):
     window = LabWindow(bench, tmp_path / "runs", settings_path=tmp_path / "gui.ini", monitor_interval=0.2)
+    window.procedure_box.setCurrentText("fluence-sweep")    # not the first registered any more
 
     def stop_run(w):                      # no "abort the run?" dialog at teardown
         if w.active:
