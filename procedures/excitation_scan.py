@@ -14,9 +14,10 @@ brightest narrow line to their red the stimulated emission (SE). The spontaneous
 intensity is the sum of the sublevel lines: on resonance the SE line is ~40× brighter
 than all spontaneous emission together, and "total minus SE" would carry the SE line's
 shot noise (~10 % of the spontaneous part); the broad spontaneous background scales with
-the lines. Results: the resonance (pump wavelength of the strongest SE), how much SE and
-spontaneous emission there grow over the off-resonant reference, and the red shift of
-the SE peak on resonance.
+the lines. Results: the resonance (pump wavelength of the strongest SE, refined between scan
+points by a parabola), and at the scan point of the strongest SE: how much SE and
+spontaneous emission grow over the off-resonant reference, and the red shift of the SE
+peak.
 """
 
 import math
@@ -32,7 +33,7 @@ from . import linefit
 from .micro_pl import MicroPL
 
 FILTER_SPEED = 100.0      # nm/s of the tunable filter, for the duration estimate
-SE_REACH = 3.0            # the SE line may move by this many of its widths (red shift)
+SE_REACH = 3.0            # the SE line may move by this many of its widths to the red
 
 
 class ExcitationScan(MicroPL):
@@ -125,14 +126,29 @@ class ExcitationScan(MicroPL):
         """Lines of the first spectrum: (guesses, indices of the exciton sublevels, index
         of the stimulated line)."""
         step = float(np.median(np.abs(np.diff(wl))))
-        guesses = [(p, 3 * step) for p in sorted(self.peaks)] or linefit.find(wl, [counts])
-        if len(guesses) < 2:
-            raise LabctlError(f"{len(guesses)} line(s) in the first spectrum: the stimulated line "
+        try:
+            lines, found = linefit.survey(wl, [counts], [(p, 3 * step) for p in self.peaks])
+        except ValueError:
+            lines = ()
+        if len(lines) < 2:
+            raise LabctlError(f"{len(lines)} line(s) in the first spectrum: the stimulated line "
                               "cannot be told from the exciton's; give their wavelengths in `peaks`")
-        lines, found, _ = linefit.fit(wl, [counts], guesses)
         sublevels = min(2, len(lines) - 1)
         stimulated = max(range(sublevels, len(lines)), key=lambda i: found[0, i])
         return list(zip(lines.centers, lines.fwhms)), list(range(sublevels)), stimulated
+
+    @staticmethod
+    def _follow(wl, counts, guesses, se):
+        """The guesses with the SE line started at the brightest pixel where it may be:
+        from midway to its blue neighbour to ``SE_REACH`` widths red of where it was
+        first (it moves with the pump by more than its width)."""
+        center, width = guesses[se]
+        blue = (center + guesses[se - 1][0]) / 2 if se > 0 else center - SE_REACH * width
+        zone = (wl > blue) & (wl < center + SE_REACH * width)
+        moved = list(guesses)
+        if zone.any():
+            moved[se] = (float(wl[zone][np.argmax(counts[zone])]), width)
+        return moved
 
     def measure(self, run, step):
         wavelength = step.values["wavelength"]
@@ -147,8 +163,7 @@ class ExcitationScan(MicroPL):
             run.event("lines", "lines at " + ", ".join(f"{c:.3f} nm" for c, _ in guesses)
                       + f"; stimulated emission at {guesses[se][0]:.3f} nm")
         guesses, exciton, se = self.survey
-        reach = [w if i != se else SE_REACH * w for i, (_, w) in enumerate(guesses)]
-        lines, areas, errors = linefit.fit(wl, [counts], guesses, reach=reach)
+        lines, areas, errors = linefit.fit(wl, [counts], self._follow(wl, counts, guesses, se))
         return {"pump_wavelength": wavelength, "reference": float(step.values["reference"]),
                 "fluence_target": target, "integration_time": t, "saturated": float(saturated),
                 **{k: pumped[k] for k in ("fluence", "photon_fluence", "pulse_energy", "power", "power_level")},
@@ -170,25 +185,21 @@ class ExcitationScan(MicroPL):
         pump = scan["pump_wavelength"].to_numpy()
         se = scan["intensity_stimulated"].to_numpy()
         i = int(np.argmax(se))
-        if 0 < i < len(se) - 1:
-            resonance, strongest = spectra.peak(pump, se)
-        else:                                   # at an end of the scan: not bracketed
-            resonance, strongest = float(pump[i]), float(se[i])
-
-        def at(column):
-            return float(np.interp(resonance, pump, scan[column].to_numpy()))
-
+        strongest = scan.iloc[i]
+        bracketed = 0 < i < len(se) - 1
+        resonance = spectra.peak(pump, se)[0] if bracketed else float(pump[i])
         se_ref = float(reference["intensity_stimulated"])
         significant = se_ref > 3 * float(reference["stimulated_error"])
-        peak_ref, peak_res = float(reference["se_peak"]), at("se_peak")
         out = {"points": int(len(scalars)),
                "reference_wavelength": float(reference["pump_wavelength"]),
-               "resonance": {"wavelength": resonance, "unit": "nm", "bracketed": 0 < i < len(se) - 1},
-               "stimulated_enhancement": strongest / se_ref if significant else math.nan,
-               "spontaneous_enhancement": at("intensity_spontaneous") / float(reference["intensity_spontaneous"]),
-               "red_shift": {"value": peak_res - peak_ref, "unit": "nm",
-                             "error": math.hypot(at("se_peak_error"), float(reference["se_peak_error"]))},
-               "se_peak_reference_nm": peak_ref, "se_peak_resonance_nm": peak_res}
+               "resonance": {"wavelength": resonance, "unit": "nm", "bracketed": bracketed},
+               "strongest_wavelength": float(pump[i]),
+               "stimulated_enhancement": float(strongest["intensity_stimulated"]) / se_ref if significant else math.nan,
+               "spontaneous_enhancement": float(strongest["intensity_spontaneous"] / reference["intensity_spontaneous"]),
+               "red_shift": {"value": float(strongest["se_peak"] - reference["se_peak"]), "unit": "nm",
+                             "error": math.hypot(strongest["se_peak_error"], reference["se_peak_error"])},
+               "se_peak_reference_nm": float(reference["se_peak"]),
+               "se_peak_resonance_nm": float(strongest["se_peak"])}
         if not significant:
             out["warning"] = "no stimulated line at the reference: its enhancement is undefined"
         return out
@@ -208,7 +219,7 @@ class ExcitationScan(MicroPL):
         r = results
         lines = [("resonance (strongest SE)", f"{r['resonance']['wavelength']:.2f} nm"
                   + ("" if r["resonance"]["bracketed"] else " (at the end of the scan)")),
-                 (f"vs the reference at {r['reference_wavelength']:.4g} nm",
+                 (f"at {r['strongest_wavelength']:.4g} nm vs {r['reference_wavelength']:.4g} nm",
                   f"stimulated ×{r['stimulated_enhancement']:.3g}, spontaneous ×{r['spontaneous_enhancement']:.3g}"),
                  ("SE peak red shift", f"{r['red_shift']['value']:.3f} ± {r['red_shift']['error']:.3f} nm "
                                        f"({r['se_peak_reference_nm']:.3f} → {r['se_peak_resonance_nm']:.3f} nm)")]

@@ -12,6 +12,7 @@ the lines cover:
   (a line on the flank of a brighter one shows there as a peak of its own);
 * ``fit`` fits centres and widths to one or several spectra at once (variable
   projection: for given shapes the areas and baselines follow by linear least squares);
+  ``survey`` finds and fits the lines and keeps those that stand out of the noise;
 * ``areas`` gives the areas of lines of known shape in one spectrum -- one linear
   least-squares solution, exact and cheap enough for every step of a run.
 
@@ -163,6 +164,22 @@ def fit(wavelength, spectra, guesses, window=None, reach=None) -> tuple[Lines, n
                   (float(window[0]), float(window[1])), tuple(float(e) for e in center_errors))
     found = [areas(wavelength, y, lines) for y in spectra]
     return lines, np.array([a for a, _ in found]), np.array([e for _, e in found])
+
+
+def survey(wavelength, spectra, guesses=None, min_snr=5.0) -> tuple[Lines, np.ndarray]:
+    """Lines of a set of spectra: ``find`` them (unless ``guesses`` are given), ``fit``
+    their shapes, and drop those whose area stays below ``min_snr`` standard errors in
+    every spectrum (a bump of the second derivative between two lines is no line).
+    Returns (lines, areas with one row per spectrum)."""
+    guesses = list(guesses) if guesses else find(wavelength, spectra)
+    while guesses:
+        lines, found, errors = fit(wavelength, spectra, guesses)
+        significance = np.max(found / np.where(errors > 0, errors, np.inf), axis=0)
+        if significance.min() >= min_snr:
+            return lines, found
+        weakest = int(np.argmin(significance))
+        guesses = [g for i, g in enumerate(zip(lines.centers, lines.fwhms)) if i != weakest]
+    raise ValueError("no emission line stands out of the noise")
 
 
 def areas(wavelength, counts, lines: Lines) -> tuple[np.ndarray, np.ndarray]:

@@ -127,13 +127,13 @@ class Polarization(MicroPL):
         for angle in SURVEY_ANGLES:
             self._orient(run, angle)
             survey.append(self.acquire(run, SURVEY_AVERAGES * self.averages)[0])
-        guesses = ([(p, 3 * float(np.median(np.abs(np.diff(wl))))) for p in sorted(self.peaks)]
-                   or linefit.find(wl, survey))
-        if not guesses:
+        step = float(np.median(np.abs(np.diff(wl))))
+        try:
+            self.lines, found = linefit.survey(wl, survey, [(p, 3 * step) for p in self.peaks])
+        except ValueError:
             raise LabctlError("no emission lines found in the survey spectra at analyzer angles "
                               f"{', '.join(f'{a:g}°' for a in SURVEY_ANGLES)} (is the emission "
-                              f"within the spectrograph's range around {self.center_wavelength:g} nm?)")
-        self.lines, found, _ = linefit.fit(wl, survey, guesses)
+                              f"within the spectrograph's range around {self.center_wavelength:g} nm?)") from None
         sublevels = 2 if len(self.lines) >= 2 else 1
         self.index = dict(zip(("upper", "lower") if sublevels == 2 else ("lower",), range(sublevels)))
         red = range(sublevels, len(self.lines))
@@ -273,11 +273,14 @@ def polarization_figure(run):
     wl, unit = spectra_.axes["wavelength"]
     centers = [results[n]["wavelength"] for n in results if "wavelength" in results[n]]
     zoom = (wl > min(centers) - 1.2) & (wl < max(centers) + 1.2) if centers else slice(None)
+    along = {kind: np.flatnonzero(s["orthogonal"].to_numpy() == kind) for kind in (1, 2)}
+    shown = [spectra_.values[rows[-1]][zoom] for rows in along.values() if rows.size]
+    floor = 0.3 * min((np.median(v) for v in shown), default=1.0)       # below the background
     for kind, name, color in ((1, "lower", "tab:orange"), (2, "upper", "tab:blue")):
-        rows = np.flatnonzero(s["orthogonal"].to_numpy() == kind)
+        rows = along[kind]
         if rows.size:
             angle = s["angle_measured"].iloc[rows[-1]]
-            right.semilogy(wl[zoom], np.clip(spectra_.values[rows[-1]][zoom], 1.0, None), color=color,
+            right.semilogy(wl[zoom], np.clip(spectra_.values[rows[-1]][zoom], floor, None), color=color,
                            lw=1.2, label=f"analyzer {angle % 180:.0f}° (along the {name} sublevel)")
     for name, entry in results.items():
         if "wavelength" in entry:

@@ -46,9 +46,9 @@ class ExcitationView(View):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
-        self.columns = ("pump_wavelength", "reference", "intensity_stimulated", "intensity_spontaneous",
+        self.names = ("pump_wavelength", "reference", "intensity_stimulated", "intensity_spontaneous",
                         "stimulated_error", "se_peak")
-        self.data = {c: collections.deque(maxlen=self.keep) for c in self.columns}
+        self.data = {c: collections.deque(maxlen=self.keep) for c in self.names}
         self.reference = None        # (stimulated, spontaneous) of the reference step
 
     def reset(self, start):
@@ -67,12 +67,12 @@ class ExcitationView(View):
 
     def add_steps(self, steps):
         for step in steps:
-            values = {c: step.scalars.get(c, np.nan) for c in self.columns}
+            values = {c: step.scalars.get(c, np.nan) for c in self.names}
             if values["reference"] > 0 and self.reference is None:
                 self.reference = (values["intensity_stimulated"], values["intensity_spontaneous"])
                 self.marker.label.setFormat(f"reference ({values['pump_wavelength']:.4g} nm) = 1")
                 self.marker.show()
-            for c in self.columns:
+            for c in self.names:
                 self.data[c].append(values[c])
         self.redraw()
 
