@@ -242,7 +242,7 @@ def excitation_figure(run):
     scan = s if not run.parameters.get("reference_wavelength") else s[s["reference"] == 0]
     scan = scan.sort_values("pump_wavelength")
     pump = scan["pump_wavelength"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), dpi=110, gridspec_kw={"width_ratios": [1.25, 1]})
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5.8), dpi=110, gridspec_kw={"width_ratios": [1.25, 1]})
     left.semilogy(pump, scan["intensity_stimulated"].clip(lower=1e-12) / reference["intensity_stimulated"], "o-",
                   color="tab:red", ms=4, lw=1, label="stimulated (SE line)")
     left.semilogy(pump, scan["intensity_spontaneous"] / reference["intensity_spontaneous"], "s-",
@@ -265,7 +265,7 @@ def excitation_figure(run):
     twin.tick_params(axis="y", colors="tab:purple")
     handles = left.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     labels = left.get_legend_handles_labels()[1] + twin.get_legend_handles_labels()[1]
-    left.legend(handles, labels, fontsize=7.5, loc="upper left")
+    left.legend(handles, labels, fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
 
     spectra_ = run.arrays["spectrum"]
     wl, unit = spectra_.axes["wavelength"]
