@@ -14,10 +14,11 @@ brightest narrow line to their red the stimulated emission (SE). The spontaneous
 intensity is the sum of the sublevel lines: on resonance the SE line is ~40× brighter
 than all spontaneous emission together, and "total minus SE" would carry the SE line's
 shot noise (~10 % of the spontaneous part); the broad spontaneous background scales with
-the lines. Results: the resonance (pump wavelength of the strongest SE, refined between scan
-points by a parabola), and at the scan point of the strongest SE: how much SE and
-spontaneous emission grow over the off-resonant reference, and the red shift of the SE
-peak.
+the lines.
+
+Results: the resonance (pump wavelength of the strongest SE, refined between scan points
+by a parabola) and, at the scan point of the strongest SE, how much SE and spontaneous
+emission grow over the off-resonant reference and how far the SE peak has moved red.
 """
 
 import math
@@ -166,7 +167,8 @@ class ExcitationScan(MicroPL):
         lines, areas, errors = linefit.fit(wl, [counts], self._follow(wl, counts, guesses, se))
         return {"pump_wavelength": wavelength, "reference": float(step.values["reference"]),
                 "fluence_target": target, "integration_time": t, "saturated": float(saturated),
-                **{k: pumped[k] for k in ("fluence", "photon_fluence", "pulse_energy", "power", "power_level")},
+                **{k: pumped[k] for k in ("fluence", "photon_fluence", "pulse_energy", "power",
+                                          "power_level")},
                 "intensity_total": spectra.integrate(wl, counts), "intensity_stimulated": areas[0, se],
                 "intensity_spontaneous": float(np.sum(areas[0, exciton])), "stimulated_error": errors[0, se],
                 "spontaneous_error": float(np.sqrt(np.sum(errors[0, exciton] ** 2))),
@@ -194,8 +196,10 @@ class ExcitationScan(MicroPL):
                "reference_wavelength": float(reference["pump_wavelength"]),
                "resonance": {"wavelength": resonance, "unit": "nm", "bracketed": bracketed},
                "strongest_wavelength": float(pump[i]),
-               "stimulated_enhancement": float(strongest["intensity_stimulated"]) / se_ref if significant else math.nan,
-               "spontaneous_enhancement": float(strongest["intensity_spontaneous"] / reference["intensity_spontaneous"]),
+               "stimulated_enhancement": (float(strongest["intensity_stimulated"]) / se_ref
+                                          if significant else math.nan),
+               "spontaneous_enhancement": float(strongest["intensity_spontaneous"]
+                                                / reference["intensity_spontaneous"]),
                "red_shift": {"value": float(strongest["se_peak"] - reference["se_peak"]), "unit": "nm",
                              "error": math.hypot(strongest["se_peak_error"], reference["se_peak_error"])},
                "se_peak_reference_nm": float(reference["se_peak"]),
@@ -208,9 +212,10 @@ class ExcitationScan(MicroPL):
     def headline(cls, results):
         if "resonance" not in results:
             return ""
-        return (f"resonance {results['resonance']['wavelength']:.2f} nm: SE ×{results['stimulated_enhancement']:.3g}, "
-                f"spontaneous ×{results['spontaneous_enhancement']:.3g}, SE red shift "
-                f"{results['red_shift']['value']:.3f} nm")
+        r = results
+        return (f"resonance {r['resonance']['wavelength']:.2f} nm: SE ×{r['stimulated_enhancement']:.3g}, "
+                f"spontaneous ×{r['spontaneous_enhancement']:.3g}, "
+                f"SE red shift {r['red_shift']['value']:.3f} nm")
 
     @classmethod
     def report(cls, results):
@@ -220,9 +225,11 @@ class ExcitationScan(MicroPL):
         lines = [("resonance (strongest SE)", f"{r['resonance']['wavelength']:.2f} nm"
                   + ("" if r["resonance"]["bracketed"] else " (at the end of the scan)")),
                  (f"at {r['strongest_wavelength']:.4g} nm vs {r['reference_wavelength']:.4g} nm",
-                  f"stimulated ×{r['stimulated_enhancement']:.3g}, spontaneous ×{r['spontaneous_enhancement']:.3g}"),
+                  f"stimulated ×{r['stimulated_enhancement']:.3g}, "
+                  f"spontaneous ×{r['spontaneous_enhancement']:.3g}"),
                  ("SE peak red shift", f"{r['red_shift']['value']:.3f} ± {r['red_shift']['error']:.3f} nm "
-                                       f"({r['se_peak_reference_nm']:.3f} → {r['se_peak_resonance_nm']:.3f} nm)")]
+                                       f"({r['se_peak_reference_nm']:.3f} → "
+                                       f"{r['se_peak_resonance_nm']:.3f} nm)")]
         if "warning" in r:
             lines.append(("warning", r["warning"]))
         return lines
@@ -242,17 +249,19 @@ def excitation_figure(run):
     scan = s if not run.parameters.get("reference_wavelength") else s[s["reference"] == 0]
     scan = scan.sort_values("pump_wavelength")
     pump = scan["pump_wavelength"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5.8), dpi=110, gridspec_kw={"width_ratios": [1.25, 1]})
-    left.semilogy(pump, scan["intensity_stimulated"].clip(lower=1e-12) / reference["intensity_stimulated"], "o-",
-                  color="tab:red", ms=4, lw=1, label="stimulated (SE line)")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5.8), dpi=110,
+                                      gridspec_kw={"width_ratios": [1.25, 1]})
+    stimulated = scan["intensity_stimulated"].clip(lower=1e-12) / reference["intensity_stimulated"]
+    left.semilogy(pump, stimulated, "o-", color="tab:red", ms=4, lw=1, label="stimulated (SE line)")
     left.semilogy(pump, scan["intensity_spontaneous"] / reference["intensity_spontaneous"], "s-",
                   color="tab:blue", ms=4, lw=1, label="spontaneous (exciton sublevel lines)")
     left.axhline(1.0, color="k", ls="--", lw=0.8,
                  label=f"off-resonant reference ({reference['pump_wavelength']:.4g} nm) = 1")
     if "resonance" in r:
         left.axvline(r["resonance"]["wavelength"], color="tab:green", lw=1.5,
-                     label=f"resonance {r['resonance']['wavelength']:.2f} nm: SE ×{r['stimulated_enhancement']:.3g}, "
-                           f"spont. ×{r['spontaneous_enhancement']:.3g}")
+                     label=f"resonance {r['resonance']['wavelength']:.2f} nm: "
+                           f"SE ×{r['stimulated_enhancement']:.3g}, "
+                          f"spont. ×{r['spontaneous_enhancement']:.3g}")
     left.set_xlabel("pump wavelength (nm)")
     left.set_ylabel("intensity / reference (same photon fluence)")
     left.grid(True, which="both", alpha=0.25)
@@ -273,14 +282,15 @@ def excitation_figure(run):
     values = np.clip(spectra_.values[order], 1.0, None)
     centre = float(reference["se_peak"])
     zoom = (wl > centre - 2.0) & (wl < centre + 1.5)
+    top = values[:, zoom].max()
     mesh = right.pcolormesh(wl[zoom], pump, values[:, zoom], shading="nearest",
-                            norm=LogNorm(vmin=max(values[:, zoom].max() * 1e-3, 1.0), vmax=values[:, zoom].max()))
+                            norm=LogNorm(vmin=max(top * 1e-3, 1.0), vmax=top))
     fig.colorbar(mesh, ax=right, label="counts/s")
     right.set_xlabel(f"emission wavelength ({unit})")
     right.set_ylabel("pump wavelength (nm)")
     right.set_title("spectra", fontsize=9)
-    fig.suptitle(f"Excitation scan — {run.sample.get('name', '')}, {run.parameters.get('fluence', 0):g} mJ/cm² "
-                 f"at {reference['pump_wavelength']:.4g} nm, constant photon fluence ({run.uid[:8]}, {run.status})",
-                 fontsize=10)
+    fig.suptitle(f"Excitation scan — {run.sample.get('name', '')}, {run.parameters.get('fluence', 0):g} "
+                 f"mJ/cm² at {reference['pump_wavelength']:.4g} nm, constant photon fluence "
+                 f"({run.uid[:8]}, {run.status})", fontsize=10)
     fig.tight_layout()
     return fig

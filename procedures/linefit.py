@@ -80,7 +80,8 @@ def find(wavelength, spectra, min_snr=12.0, max_fwhm=1.0, max_lines=6) -> list[t
 def _basis(x, centers, fwhms):
     """Unit-area Gaussians (columns) and a parabolic baseline."""
     sigma = np.asarray(fwhms) * FWHM_TO_SIGMA
-    gauss = np.exp(-0.5 * ((x[:, None] - np.asarray(centers)) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+    gauss = np.exp(-0.5 * ((x[:, None] - np.asarray(centers)) / sigma) ** 2)
+    gauss /= sigma * math.sqrt(2 * math.pi)
     u = (x - x.mean()) / max(np.ptp(x) / 2, 1e-12)
     return np.column_stack([gauss] + [u ** k for k in range(BASELINE + 1)])
 
@@ -102,15 +103,17 @@ def _inside(wavelength, window):
     return (wavelength >= window[0]) & (wavelength <= window[1])
 
 
-def _solve(design, counts, weight):
-    """Weighted linear least squares: coefficients, their standard errors, χ², dof."""
+def _coefficients(design, counts, weight):
+    """Weighted linear least squares: the coefficients."""
+    return np.linalg.lstsq(design * weight[:, None], counts * weight, rcond=None)[0]
+
+
+def _errors(design, counts, weight, coef):
+    """Standard errors of the coefficients, the noise scale from the residuals."""
     a = design * weight[:, None]
-    b = counts * weight
-    coef, *_ = np.linalg.lstsq(a, b, rcond=None)
-    chi2 = float(np.sum((b - a @ coef) ** 2))
-    dof = max(len(b) - design.shape[1], 1)
-    cov = np.linalg.pinv(a.T @ a) * chi2 / dof
-    return coef, np.sqrt(np.clip(np.diag(cov), 0, None)), chi2, dof
+    chi2 = float(np.sum((counts * weight - a @ coef) ** 2))
+    dof = max(len(counts) - design.shape[1], 1)
+    return np.sqrt(np.clip(np.diag(np.linalg.pinv(a.T @ a)) * chi2 / dof, 0, None))
 
 
 def fit(wavelength, spectra, guesses, window=None, reach=None) -> tuple[Lines, np.ndarray, np.ndarray]:
@@ -129,7 +132,8 @@ def fit(wavelength, spectra, guesses, window=None, reach=None) -> tuple[Lines, n
     fwhms0 = np.array([max(guesses[i][1], 2 * step) for i in order], float)
     shift = np.maximum(fwhms0 if reach is None else np.asarray(reach, float)[order], 2 * step)
     if window is None:
-        window = (np.min(centers0 - shift) - SPAN * fwhms0.max(), np.max(centers0 + shift) + SPAN * fwhms0.max())
+        margin = SPAN * fwhms0.max()
+        window = (np.min(centers0 - shift) - margin, np.max(centers0 + shift) + margin)
     inside = _inside(wavelength, window)
     x, ys = wavelength[inside], spectra[:, inside]
     weights = [_weights(_smoothed(y)) for y in ys]
@@ -140,7 +144,7 @@ def fit(wavelength, spectra, guesses, window=None, reach=None) -> tuple[Lines, n
 
     def residuals(theta):
         design = _basis(x, theta[:k], theta[k:])
-        return np.concatenate([(y - design @ _solve(design, y, w)[0]) * w
+        return np.concatenate([(y - design @ _coefficients(design, y, w)) * w
                                for y, w in zip(ys, weights)])
 
     middle = (centers0[1:] + centers0[:-1]) / 2
@@ -150,7 +154,7 @@ def fit(wavelength, spectra, guesses, window=None, reach=None) -> tuple[Lines, n
     scale = np.r_[shift, fwhms0]
     result = optimize.least_squares(residuals, start, bounds=(low, high), x_scale=scale)
     design = _basis(x, result.x[:k], result.x[k:])     # weights from the fitted spectra
-    weights = [_weights(design @ _solve(design, y, w)[0]) for y, w in zip(ys, weights)]
+    weights = [_weights(design @ _coefficients(design, y, w)) for y, w in zip(ys, weights)]
     result = optimize.least_squares(residuals, result.x, bounds=(low, high), x_scale=scale)
     theta = result.x
     dof = max(result.fun.size - theta.size - len(ys) * (k + BASELINE + 1), 1)
@@ -189,15 +193,8 @@ def areas(wavelength, counts, lines: Lines) -> tuple[np.ndarray, np.ndarray]:
     inside = _inside(wavelength, lines.window)
     x, y = wavelength[inside], counts[inside]
     design = _basis(x, lines.centers, lines.fwhms)
-    first = _solve(design, y, _weights(_smoothed(y)))[0]
-    coef, errors, _, _ = _solve(design, y, _weights(design @ first))
+    weight = _weights(design @ _coefficients(design, y, _weights(_smoothed(y))))
+    coef = _coefficients(design, y, weight)
     k = len(lines)
-    return coef[:k], errors[:k]
+    return coef[:k], _errors(design, y, weight, coef)[:k]
 
-
-def profile(wavelength, lines: Lines, areas, which=None) -> np.ndarray:
-    """The lines (all, or the indices ``which``) with the given areas, on ``wavelength``."""
-    wavelength = np.asarray(wavelength, float)
-    which = range(len(lines)) if which is None else which
-    design = _basis(wavelength, lines.centers, lines.fwhms)
-    return sum((areas[i] * design[:, i] for i in which), np.zeros_like(wavelength))

@@ -104,21 +104,25 @@ class MicroPL(Procedure):
         laser = run.role("TunablePumpLaser")
         area = self.beam().area
         target = fluence * 1e-3 * area                       # J
-        level = min(target / self.per_percent, 100.0)
-        laser.set_power_level(round(level, 1))
+        level = self._level(target)
+        laser.set_power_level(level)
         energy = self._measure_energy(run)
         if energy > 0 and abs(energy / target - 1) > self.energy_tolerance:
             self.per_percent = energy / level
-            level = min(target / self.per_percent, 100.0)
-            if level >= 100.0:
-                run.event("warning", f"{fluence:g} mJ/cm² needs more than the full power level at "
-                                     f"{self.pump_wavelength:g} nm")
-            laser.set_power_level(round(level, 1))
+            level = self._level(target)
+            laser.set_power_level(level)
             energy = self._measure_energy(run)
+        if target > 100.0 * self.per_percent:
+            run.event("warning", f"{fluence:g} mJ/cm² needs more than the full power level at "
+                                 f"{self.pump_wavelength:g} nm")
         fluence_measured = energy / area * 1e3               # mJ/cm²
         return {"fluence": fluence_measured, "pulse_energy": energy * 1e12,
-                "power": energy * self.rep_rate * 1e6, "power_level": round(level, 1),
+                "power": energy * self.rep_rate * 1e6, "power_level": level,
                 "photon_fluence": float(pump.photon_fluence(fluence_measured * 1e3, self.pump_wavelength))}
+
+    def _level(self, energy) -> float:
+        """Power level (%, in the source's 0.1 % steps) for a pulse energy in J."""
+        return float(np.clip(round(energy / self.per_percent, 1), 0.1, 100.0))
 
     def acquire(self, run, averages=None):
         """Spectrum averaged over ``averages`` (default: the parameter) in counts/s, the

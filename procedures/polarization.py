@@ -131,9 +131,10 @@ class Polarization(MicroPL):
         try:
             self.lines, found = linefit.survey(wl, survey, [(p, 3 * step) for p in self.peaks])
         except ValueError:
-            raise LabctlError("no emission lines found in the survey spectra at analyzer angles "
-                              f"{', '.join(f'{a:g}°' for a in SURVEY_ANGLES)} (is the emission "
-                              f"within the spectrograph's range around {self.center_wavelength:g} nm?)") from None
+            angles = ", ".join(f"{a:g}°" for a in SURVEY_ANGLES)
+            raise LabctlError(f"no emission lines found in the survey spectra at analyzer angles {angles} "
+                              f"(is the emission within the spectrograph's range around "
+                              f"{self.center_wavelength:g} nm?)") from None
         sublevels = 2 if len(self.lines) >= 2 else 1
         self.index = dict(zip(("upper", "lower") if sublevels == 2 else ("lower",), range(sublevels)))
         red = range(sublevels, len(self.lines))
@@ -167,7 +168,7 @@ class Polarization(MicroPL):
                "fluence": pumped["fluence"], "pulse_energy": pumped["pulse_energy"],
                "power": pumped["power"], "integration_time": t, "saturated": float(saturated),
                "intensity_background": total - float(np.sum(areas)),
-               "orthogonal": float(step.values["orthogonal"]), "spectrum": counts.astype(np.float32)}
+               "orthogonal": float(kind), "spectrum": counts.astype(np.float32)}
         for name, i in self.index.items():
             row |= {f"intensity_{name}": areas[i], f"error_{name}": errors[i],
                     f"center_{name}": self.lines.centers[i]}
@@ -234,7 +235,8 @@ class Polarization(MicroPL):
             where = f" at {entry['wavelength']:.3f} nm" if "wavelength" in entry else ""
             out.append((f"{name}{where}",
                         f"DOLP {entry['dolp']:.3f} ± {entry['dolp_error']:.3f}, θ0 {entry['theta0']:.1f}° "
-                        f"± {entry['theta0_error']:.1f}°, I_min {entry['i_min']:.4g}, I_max {entry['i_max']:.4g}"))
+                        f"± {entry['theta0_error']:.1f}°, I_min {entry['i_min']:.4g}, "
+                        f"I_max {entry['i_max']:.4g}"))
         if "splitting" in results:
             s = results["splitting"]
             out.append(("fine-structure splitting", f"{s['value']:.3f} ± {s['error']:.3f} meV"))

@@ -63,7 +63,8 @@ def test_plan_keeps_the_photon_fluence_constant():
     assert steps[0].values["reference"] == 1 and all(s.values["reference"] == 0 for s in steps[1:])
     photons = [pump.photon_fluence(s.setpoints[0].value * 1e3, s.values["wavelength"]) for s in steps]
     assert np.allclose(photons, photons[0], rtol=1e-12)
-    assert steps[0].setpoints[0].value == 60.0 and steps[-1].setpoints[0].value == pytest.approx(60 * 495 / 540)
+    assert steps[0].setpoints[0].value == 60.0
+    assert steps[-1].setpoints[0].value == pytest.approx(60 * 495 / 540)
     with Bench.open(time_scale=0, sample="triplet_4K") as bench:
         preview = procedure.preview(bench.envelope)
     assert preview.ok and preview.steps == 22 and preview.setpoints == 44
@@ -131,6 +132,7 @@ def test_excitation_view_normalizes_to_the_reference(qtbot):
     assert list(x) == list(np.arange(528, 534.1, 0.5))            # the reference is apart
     assert y.max() == pytest.approx(results["stimulated_enhancement"], rel=1e-6)
     assert view.resonance.isVisible() and view.resonance.value() == pytest.approx(531, abs=0.15)
-    assert view.resonance.label.format.startswith(f"resonance {results['resonance']['wavelength']:.2f} nm\nSE ×")
+    label = f"resonance {results['resonance']['wavelength']:.2f} nm\nSE ×"
+    assert view.resonance.label.format.startswith(label)
     assert view.peak.yData.max() == pytest.approx(531.6, abs=0.01)
     assert view.data["se_peak"].maxlen == view.keep                 # bounded memory

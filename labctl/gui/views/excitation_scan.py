@@ -30,7 +30,8 @@ class ExcitationView(View):
                                       labelOpts={"position": 0.1, "color": "k"})   # log10(1)
         self.plot.addItem(self.marker)
         self.resonance = pg.InfiniteLine(angle=90, pen=pg.mkPen(PALETTE[2], width=2), label="",
-                                         labelOpts={"position": 0.75, "color": PALETTE[2], "anchors": [(0, 0.5), (0, 0.5)]})
+                                         labelOpts={"position": 0.75, "color": PALETTE[2],
+                                                    "anchors": [(0, 0.5), (0, 0.5)]})
         self.plot.addItem(self.resonance)
         self.right = pg.ViewBox()
         item = self.plot.getPlotItem()
@@ -103,7 +104,8 @@ class ExcitationView(View):
             return
         self.resonance.setValue(resonance["wavelength"])
         self.resonance.label.setFormat(
-            f"resonance {resonance['wavelength']:.2f} nm\nSE ×{results.get('stimulated_enhancement', np.nan):.3g}"
+            f"resonance {resonance['wavelength']:.2f} nm"
+            f"\nSE ×{results.get('stimulated_enhancement', np.nan):.3g}"
             f"\nspont. ×{results.get('spontaneous_enhancement', np.nan):.3g}")
         self.resonance.show()
 

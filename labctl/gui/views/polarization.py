@@ -98,9 +98,11 @@ class PolarView(View):
                 continue
             top = entry["i_min"] + entry["i_max"]
             self.maximum[n] = top if top > 0 else None
-            r = (entry["i_min"] + entry["i_max"] * np.cos(curve - np.radians(entry["theta0"])) ** 2) / (top or 1.0)
+            malus = entry["i_min"] + entry["i_max"] * np.cos(curve - np.radians(entry["theta0"])) ** 2
+            r = malus / (top or 1.0)
             self.fits[n].setData(r * np.cos(curve), r * np.sin(curve))
-            texts.append(f"{n}: DOLP {entry['dolp']:.3f} ± {entry['dolp_error']:.3f}, θ0 {entry['theta0']:.1f}°")
+            texts.append(f"{n}: DOLP {entry['dolp']:.3f} ± {entry['dolp_error']:.3f}, "
+                         f"θ0 {entry['theta0']:.1f}°")
         splitting = results.get("splitting")
         if splitting:
             texts.append(f"splitting {splitting['value']:.3f} ± {splitting['error']:.3f} meV")
