@@ -48,7 +48,7 @@ class ExcitationView(View):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
         self.names = ("pump_wavelength", "reference", "intensity_stimulated", "intensity_spontaneous",
-                        "stimulated_error", "se_peak")
+                      "stimulated_error", "se_peak")
         self.data = {c: collections.deque(maxlen=self.keep) for c in self.names}
         self.reference = None        # (stimulated, spontaneous) of the reference step
 
