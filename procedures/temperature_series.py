@@ -15,7 +15,6 @@ and its broadening.
 """
 
 import dataclasses
-import time
 
 import numpy as np
 
@@ -31,11 +30,6 @@ HC_EV_NM = 1239.84193
 ROOM = 295.0              # K, where the plan assumes the cryostat starts
 ASSUMED_RATE = 5.0        # K/min, the plan's guess for an unramped setpoint change
 TRACE = 256               # temperature readings kept per point (evenly thinned beyond)
-
-
-def bench_time(bench) -> float:
-    """Seconds on the bench's clock: simulated time on the simulated bench."""
-    return bench.sim.clock.now() if bench.sim is not None else time.monotonic()
 
 
 class Trace:
@@ -119,7 +113,7 @@ class TemperatureSeries(Series):
         super().setup(run)
         self.controller = run.role("TemperatureController")
         self.controller.set_ramp_rate(self.ramp_rate)
-        self.started = bench_time(run.bench)
+        self.started = run.now()
         self.target = None
         run.set_axis("reading", np.arange(TRACE), "")
         run.suspend_while(lambda: self._out_of_band(run), self.check_interval)
@@ -130,7 +124,7 @@ class TemperatureSeries(Series):
         kelvin = self.controller.temperature
         if abs(kelvin - target) > self.tolerance:
             self.controller.check_fault()
-        self.trace.add(bench_time(run.bench) - self.started, kelvin)
+        self.trace.add(run.now() - self.started, kelvin)
         return kelvin
 
     def _out_of_band(self, run):
@@ -159,7 +153,7 @@ class TemperatureSeries(Series):
         self.controller.set_setpoint(value)
         started = stable_since = None
         while True:
-            kelvin, now = self._reading(run, value), bench_time(run.bench)
+            kelvin, now = self._reading(run, value), run.now()
             started = now if started is None else started
             if abs(kelvin - value) <= self.tolerance:
                 stable_since = now if stable_since is None else stable_since
