@@ -35,6 +35,7 @@ from labctl.errors import ParameterError
 from labctl.parameters import Choice, Float, FloatList, Int, Text
 from labctl.procedure import PlannedStep, Procedure, Setpoint
 from labctl.records import ArraySpec, Column
+from labctl.units import pretty
 
 FULL_SCALE = 65535
 PEDESTAL = 1000           # counts added to dark-corrected images so that they store as uint16
@@ -428,12 +429,13 @@ class TRPL(Procedure):
     @classmethod
     def report(cls, results):
         lines = []
-        for key, label, text in (("tau_x", "exciton lifetime τ_X", "{:.4g} ± {:.2g} ns"),
-                                 ("tau_auger", "Auger lifetime τ_A", "{:.4g} ± {:.2g} ps"),
-                                 ("cross_section", "cross-section σ", "{:.3g} ± {:.2g} cm²")):
+        for key, label in (("tau_x", "exciton lifetime τ_X"), ("tau_auger", "Auger lifetime τ_A"),
+                           ("cross_section", "cross-section σ")):
             if key in results:
                 r = results[key]
-                lines.append((label, text.format(r["value"], r["error"]) + f"  ({r['points']} fluences)"))
+                text = scientific(r["value"], r["error"]) if key == "cross_section" else \
+                    f"{r['value']:.4g} ± {r['error']:.2g}"
+                lines.append((label, f"{text} {pretty(r['unit'])}  ({r['points']} fluences)"))
         if "occupancy" in results:
             n = results["occupancy"]
             lines.append(("⟨N⟩ = σj", f"{min(n):.2g} … {max(n):.2g}"))
@@ -450,6 +452,13 @@ class TRPL(Procedure):
         if "cross_section" in run.results:
             figures["sigma"] = cross_section(run)
         return figures
+
+
+def scientific(value: float, error: float) -> str:
+    """``(2.49 ± 0.03)×10⁻¹⁴``: a value and its error with one power of ten."""
+    exponent = math.floor(math.log10(abs(value)))
+    superscript = str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"({value / 10 ** exponent:.3g} ± {error / 10 ** exponent:.2g})×10{superscript}"
 
 
 def weighted_mean(values, errors) -> dict:

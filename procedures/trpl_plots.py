@@ -13,7 +13,7 @@ from labctl.analysis import spectra  # noqa: E402
 from labctl.analysis.models import saturation  # noqa: E402
 from labctl.units import pretty  # noqa: E402
 
-from .trpl import FIT, decay, fit_curve, fitted  # noqa: E402
+from .trpl import FIT, decay, fit_curve, fitted, scientific  # noqa: E402
 
 NAMES = {"long": "long range", "short": "short range"}
 
@@ -58,7 +58,7 @@ def spectrograms(run):
         shown = np.clip(counts, 1.0, None)
         t = (time - s["time_zero"]) * scale
         mesh = ax.pcolormesh(wl, t, shown, shading="nearest", rasterized=True,
-                             norm=LogNorm(vmin=max(shown.max() * 1e-3, 1.0), vmax=shown.max()))
+                             norm=LogNorm(vmin=max(shown.max() * 3e-4, 1.0), vmax=shown.max()))
         ax.invert_yaxis()
         for edge in (p["window_start"], p["window_stop"]):
             ax.axvline(edge, color="w", ls="--", lw=0.8)
@@ -129,7 +129,7 @@ def cross_section(run):
     ax.semilogx(j, pl, "o", color="tab:blue", label="long-delay PL (exciton window)")
     x = np.geomspace(j.min() / 2, j.max() * 2, 300)
     ax.semilogx(x, saturation(x, fit["amplitude"], fit["value"]), "-", color="tab:orange",
-                label=f"A(1 − e^(−σj)): σ = {fit['value']:.3g} ± {fit['error']:.2g} cm²")
+                label=f"A(1 − e^(−σj)): σ = {scientific(fit['value'], fit['error'])} cm²")
     ax.set_xlabel(f"photon fluence j ({pretty('1/cm^2')})")
     ax.set_ylabel(f"PL after {run.parameters['long_delay']:g} ns (counts/pulse)")
     ax.set_ylim(bottom=0)
