@@ -130,7 +130,7 @@ def cross_section(run):
     x = np.geomspace(j.min() / 2, j.max() * 2, 300)
     ax.semilogx(x, saturation(x, fit["amplitude"], fit["value"]), "-", color="tab:orange",
                 label=f"A(1 − e^(−σj)): σ = {scientific(fit['value'], fit['error'])} cm²")
-    ax.set_xlabel(f"photon fluence j ({pretty('1/cm^2')})")
+    ax.set_xlabel("photon fluence j (photons/cm²)")
     ax.set_ylabel(f"PL after {run.parameters['long_delay']:g} ns (counts/pulse)")
     ax.set_ylim(bottom=0)
     top = ax.secondary_xaxis("top", functions=(lambda v: v * fit["value"], lambda n: n / fit["value"]))
