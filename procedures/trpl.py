@@ -87,6 +87,20 @@ def fit_curve(time, values: dict) -> np.ndarray:
                             values["irf"], values["background"])
 
 
+@dataclass(frozen=True)
+class Shot:
+    """An auto-ranged image and the settings it was taken with."""
+
+    counts: np.ndarray       # dark-corrected, (time, wavelength)
+    time: np.ndarray         # ns after the trigger, of every row
+    delay: float             # ns, trigger to sweep start
+    exposure: float          # s
+    gain: int
+    response: float          # counts per photoelectron relative to the first gain
+    pulses: float            # counts ÷ pulses = counts per pulse at the first gain
+    saturated: bool
+
+
 @dataclass
 class TimeRange:
     """One sweep range and its auto-ranging state."""
@@ -255,8 +269,8 @@ class TRPL(Procedure):
     def _window(self, wavelength):
         return (wavelength >= self.window_start) & (wavelength <= self.window_stop)
 
-    def _image(self, run, r: TimeRange):
-        """An auto-ranged image of range ``r``: (counts, time after the trigger ns, saturated)."""
+    def _image(self, run, r: TimeRange) -> Shot:
+        """An auto-ranged image of range ``r``."""
         camera = run.role("StreakCamera")
         camera.set_time_range(r.span)
         camera.set_delay(r.delay)
@@ -264,7 +278,9 @@ class TRPL(Procedure):
         camera.set_exposure(r.exposure)
         for _ in range(TRIES):
             image = camera.acquire()
-            if camera.saturated:
+            shot = Shot(image, camera.time_axis * 1e9, r.delay * 1e9, r.exposure, r.gain, r.response,
+                        r.exposure * self.rep_rate * r.response, camera.saturated)
+            if shot.saturated:
                 shorter = [s for s in self.steps if s <= r.exposure / 10] or self.steps[:1]
                 if shorter[-1] < r.exposure:
                     r.exposure = shorter[-1]
@@ -272,15 +288,15 @@ class TRPL(Procedure):
                 elif r.gain > 1:
                     self._lower_gain(run, r, image)
                 else:
-                    break
+                    return shot
                 continue
             longer = [s for s in self.steps if r.exposure < s <= r.exposure * self.fill * FULL_SCALE
                       / max(image.max(), 1.0)]
             if not longer:
-                break
+                return shot
             r.exposure = longer[-1]
             camera.set_exposure(r.exposure)
-        return image, camera.time_axis * 1e9, camera.saturated
+        return shot
 
     def _lower_gain(self, run, r: TimeRange, bright):
         """Lower the MCP gain by ``gain_step`` and measure how much the response fell, on
@@ -305,19 +321,20 @@ class TRPL(Procedure):
         camera.set_exposure(r.exposure)
         run.event("gain", f"{r.name} range: MCP gain lowered to {r.gain}, response ÷{ratio:.4g}")
 
-    def _fit(self, r, image, time, wavelength) -> dict:
+    def _fit(self, name, shot: Shot, wavelength) -> dict:
         """Fit the exciton-window decay: the values of ``FIT`` in counts per pulse per ns."""
-        curve = decay(time, wavelength, image, (self.window_start, self.window_stop))
-        inside = fitted(time)
-        fit = decays.fit_decay(time[inside], curve[inside], components=2)
+        curve = decay(shot.time, wavelength, shot.counts, (self.window_start, self.window_stop))
+        inside = fitted(shot.time)
+        fit = decays.fit_decay(shot.time[inside], curve[inside], components=2)
         v, e = fit.values, fit.errors
-        per_pulse = 1.0 / (r.exposure * self.rep_rate * r.response * np.gradient(time).mean())
+        per_pulse = 1.0 / (shot.pulses * np.gradient(shot.time).mean())
         out = {"t0": v["t0"], "irf": v["irf_fwhm"], "background": v["background"] * per_pulse,
                "a_fast": v["a1"] * per_pulse, "a_slow": v["a2"] * per_pulse,
                "tau_fast": v["tau1"], "tau_slow": v["tau2"],
                "tau_fast_err": e["tau1"], "tau_slow_err": e["tau2"],
-               "chi2": fit.chi2 / max(fit.dof, 1)}
-        return {f"{r.name}_{k}": float(x) for k, x in out.items()}
+               "chi2": fit.chi2 / max(fit.dof, 1), "delay": shot.delay, "gain": shot.gain,
+               "exposure": shot.exposure, "response": shot.response}
+        return {f"{name}_{k}": float(x) for k, x in out.items()}
 
     def measure(self, run, step):
         area = self.beam().area
@@ -327,20 +344,17 @@ class TRPL(Procedure):
         out = {"fluence_target": step.values["fluence"], "fluence": fluence,
                "pulse_energy": energy * 1e6, "rep_rate": self.rep_rate,
                "photon_fluence": float(pump.photon_fluence(fluence, self.wavelength)),
-               "pedestal": PEDESTAL, "saturated": 0.0}
-        images = {}
-        for r in self.ranges.values():
-            image, time, saturated = self._image(run, r)
-            out.update(self._fit(r, image, time, wl))
-            out.update({f"{r.name}_delay": r.delay * 1e9, f"{r.name}_gain": r.gain,
-                        f"{r.name}_exposure": r.exposure, f"{r.name}_response": r.response,
-                        f"streak_{r.name}": np.clip(np.rint(image + PEDESTAL), 0, FULL_SCALE).astype(np.uint16)})
-            out["saturated"] = max(out["saturated"], float(saturated))
-            images[r.name] = (image, time)
+               "pedestal": PEDESTAL}
+        shots = {}
+        for name, r in self.ranges.items():             # long first: it times the short sweep
+            shots[name] = shot = self._image(run, r)
+            out.update(self._fit(name, shot, wl))
+            out[f"streak_{name}"] = np.clip(np.rint(shot.counts + PEDESTAL), 0, FULL_SCALE).astype(np.uint16)
             if self.time_zero is None:
                 self._set_time_zero(run, out["long_t0"])
+        out["saturated"] = float(any(shot.saturated for shot in shots.values()))
         out["time_zero"] = self.time_zero
-        out.update(self._early_late(images, out, wl))
+        out.update(self._early_late(shots, out, wl))
         return out
 
     def _set_time_zero(self, run, t0):
@@ -354,25 +368,24 @@ class TRPL(Procedure):
                                  "the trigger: the short range starts at the trigger")
         self.ranges["short"].delay = round(max(start, 0.0) * 1e3) * 1e-12      # ps steps, s
 
-    def _spectrum(self, r, image, time, start, stop, before):
+    @staticmethod
+    def _spectrum(shot: Shot, start, stop, before):
         """Spectrum of the rows from ``start`` to ``stop`` (ns) less the mean row before
         the pulse (rows before ``before``, if any), per pulse."""
-        rows = (time >= start) & (time < stop)
-        spectrum = image[rows].sum(axis=0)
-        ahead = time < before
+        rows = (shot.time >= start) & (shot.time < stop)
+        spectrum = shot.counts[rows].sum(axis=0)
+        ahead = shot.time < before
         if ahead.any():
-            spectrum = spectrum - rows.sum() * image[ahead].mean(axis=0)
-        return spectrum / (r.exposure * self.rep_rate * r.response)
+            spectrum = spectrum - rows.sum() * shot.counts[ahead].mean(axis=0)
+        return spectrum / shot.pulses
 
-    def _early_late(self, images, out, wl):
+    def _early_late(self, shots, out, wl):
         """Early (short range) and late (long range) spectra: intensities and peaks; the
         long-delay PL of the exciton window."""
-        (long_image, long_time), (short_image, short_time) = images["long"], images["short"]
         t0, t0_short = self.time_zero, out["short_t0"]
-        late = self._spectrum(self.ranges["long"], long_image, long_time, t0 + self.long_delay,
-                              np.inf, t0 - 2 * out["long_irf"])
-        early = self._spectrum(self.ranges["short"], short_image, short_time, t0_short,
-                               t0_short + self.early, t0_short - 2 * out["short_irf"])
+        late = self._spectrum(shots["long"], t0 + self.long_delay, np.inf, t0 - 2 * out["long_irf"])
+        early = self._spectrum(shots["short"], t0_short, t0_short + self.early,
+                               t0_short - 2 * out["short_irf"])
         return {"long_delay_pl": float(late[self._window(wl)].sum()),
                 "early_intensity": float(early.sum()), "late_intensity": float(late.sum()),
                 "peak_early": spectra.peak(wl, spectra.smooth(early, 9))[0],
@@ -407,9 +420,9 @@ class TRPL(Procedure):
             pl = clean["long_delay_pl"][ok]
             fit = pump.fit_cross_section(clean["photon_fluence"][ok], pl, sigma=pl)
             scale = math.sqrt(fit.chi2 / fit.dof) if fit.dof > 0 else math.nan
-            sigma = fit.values["cross_section"]
-            out["cross_section"] = {"value": sigma, "error": fit.errors["cross_section"] * scale,
-                                    "unit": "cm^2", "amplitude": fit.values["amplitude"],
+            sigma = float(fit.values["cross_section"])
+            out["cross_section"] = {"value": sigma, "error": float(fit.errors["cross_section"] * scale),
+                                    "unit": "cm^2", "amplitude": float(fit.values["amplitude"]),
                                     "points": int(ok.sum())}
             out["occupancy"] = [float(n) for n in sigma * scalars["photon_fluence"]]
         last = scalars.iloc[-1]

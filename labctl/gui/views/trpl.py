@@ -9,13 +9,13 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
-from procedures.trpl import EDGE, decay
+from procedures.trpl import EDGE, TRPL, decay
 
 from ...analysis import decays, models
 from ...units import pretty
 from .base import PALETTE, View
 
-DEFAULT_WINDOW = (500.0, 512.0)        # nm, the procedure's default exciton window
+DEFAULT_WINDOW = (TRPL.window_start.default, TRPL.window_stop.default)     # nm
 
 
 def _number(value) -> float:
@@ -52,7 +52,7 @@ class StreakView(View):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
-        self.window = DEFAULT_WINDOW
+        self.band = DEFAULT_WINDOW              # nm, where the region starts
         self.counts = self.time = None          # the newest image only: bounded memory
         self.placed = False
         self.result = None                      # the region's fit values, or None
@@ -60,8 +60,8 @@ class StreakView(View):
     def reset(self, start):
         super().reset(start)
         parameters = getattr(start, "parameters", {}) or {}
-        self.window = (parameters.get("window_start", DEFAULT_WINDOW[0]),
-                       parameters.get("window_stop", DEFAULT_WINDOW[1]))
+        self.band = (parameters.get("window_start", DEFAULT_WINDOW[0]),
+                     parameters.get("window_stop", DEFAULT_WINDOW[1]))
         self.counts = self.time = self.result = None
         self.placed = False
         self.image.clear()
@@ -78,21 +78,19 @@ class StreakView(View):
             self.image_plot.setLabel("bottom", f"wavelength ({pretty(axes['wavelength'][1])})")
 
     def add_steps(self, steps):
-        for step in steps:
-            if self.array in step.arrays:
-                s = step.scalars
-                self.counts = np.asarray(step.arrays[self.array], float) - s.get("pedestal", 0.0)
-                self.time = np.asarray(self.axes[self.axis][0], float) + s.get(f"{self.name}_delay", 0.0)
-        if self.counts is None or "wavelength" not in self.axes:
+        newest = next((step for step in reversed(steps) if self.array in step.arrays), None)
+        if newest is None or self.axis not in self.axes or "wavelength" not in self.axes:
             return
+        s = newest.scalars
+        self.counts = np.asarray(newest.arrays[self.array], float) - s.get("pedestal", 0.0)
+        self.time = t = np.asarray(self.axes[self.axis][0], float) + s.get(f"{self.name}_delay", 0.0)
         wl = np.asarray(self.axes["wavelength"][0], float)
-        t = self.time
         self.image.setImage(np.log10(np.clip(self.counts, 1.0, None)).T, autoLevels=True)
         self.image.setRect(QtCore.QRectF(wl[0], t[0], wl[-1] - wl[0], t[-1] - t[0]))
         if not self.placed:            # the exciton window over the fitted rows
             end = t[-1] - EDGE * (t[-1] - t[0])
-            self.roi.setPos((self.window[0], t[0]), finish=False)
-            self.roi.setSize((self.window[1] - self.window[0], end - t[0]), finish=False)
+            self.roi.setPos((self.band[0], t[0]), finish=False)
+            self.roi.setSize((self.band[1] - self.band[0], end - t[0]), finish=False)
             self.placed = True
         self.refit()
 
