@@ -412,6 +412,9 @@ class TRPL(Procedure):
         tau_a = weighted_mean(clean["short_tau_fast"][auger] * 1e3, clean["short_tau_fast_err"][auger] * 1e3)
         if tau_a:
             out["tau_auger"] = tau_a | {"unit": "ps"}
+        else:
+            out["warnings"].append(f"no Auger lifetime: at no fluence does the fast component carry "
+                                   f"{self.auger_share:.0%} of the initial amplitude (raise the fluence)")
         out["auger_share"] = [float(x) for x in share]
         ok = (clean["photon_fluence"] > 0) & (clean["long_delay_pl"] > 0)
         if ok.sum() >= 3:

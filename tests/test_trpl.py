@@ -136,6 +136,12 @@ def test_run_file_figures_and_json_summary(capsys, tmp_path):
     background = long.values[:, :5].astype(float) - data.scalars["pedestal"].to_numpy()[:, None, None]
     assert abs(background.mean()) < 5                      # the pedestal restores the zero
     assert (data.scalars["short_delay"] > 0.8).all()       # sweep started just before the pulse
-    again = TRPL(**data.parameters).analyze(data.scalars)   # the analysis is pure
+    procedure = TRPL(**data.parameters)
+    again = procedure.analyze(data.scalars)                 # the analysis is pure
     assert again["cross_section"]["value"] == pytest.approx(out["results"]["cross_section"]["value"])
+    clipped = data.scalars.assign(saturated=[0.0, 1.0, 1.0])
+    partial = procedure.analyze(clipped)
+    assert "cross_section" not in partial and "tau_auger" not in partial   # 3 µJ/cm² left
+    assert partial["tau_x"]["points"] == 1
+    assert "stayed saturated" in partial["warnings"][0] and "no Auger lifetime" in partial["warnings"][1]
     assert data.status == "finished"
