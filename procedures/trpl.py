@@ -470,10 +470,13 @@ class TRPL(Procedure):
         return figures
 
 
-def scientific(value: float, error: float) -> str:
-    """``(2.49 ± 0.03)×10⁻¹⁴``: a value and its error with one power of ten."""
+def scientific(value: float, error) -> str:
+    """``(2.49 ± 0.03)×10⁻¹⁴``: a value and its error (None or NaN: unknown) with one
+    power of ten."""
     exponent = math.floor(math.log10(abs(value)))
     superscript = str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    if error is None or not math.isfinite(error):
+        return f"{value / 10 ** exponent:.3g}×10{superscript}"
     return f"({value / 10 ** exponent:.3g} ± {error / 10 ** exponent:.2g})×10{superscript}"
 
 

@@ -35,7 +35,8 @@ def measured_decay(run, name: str, i: int):
     s, p = run.scalars.iloc[i], run.parameters
     counts, time, wl = image(run, name, i)
     pulses = s[f"{name}_exposure"] * s["rep_rate"] * s[f"{name}_response"]
-    values = decay(time, wl, counts, (p["window_start"], p["window_stop"])) / (pulses * np.gradient(time).mean())
+    values = decay(time, wl, counts, (p["window_start"], p["window_stop"]))
+    values /= pulses * np.gradient(time).mean()
     inside = time[fitted(time)]
     return time, values, (inside, fit_curve(inside, {k: s[f"{name}_{k}"] for k in FIT}))
 
@@ -95,8 +96,8 @@ def decay_fits(run):
     cmap = plt.get_cmap("viridis")
     labels = _labels(run)
     count = len(run.scalars)
+    zero = run.scalars["time_zero"].iloc[0]
     for ax, name, unit, scale in ((axes[0], "long", "ns", 1.0), (axes[1], "short", "ps", 1e3)):
-        zero = run.scalars["time_zero"].iloc[0]
         floor = np.inf
         for i in range(count):
             colour = cmap(i / max(1, count - 1))

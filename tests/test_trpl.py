@@ -20,9 +20,10 @@ import yaml
 from labctl.bench import Bench
 from labctl.cli import main
 from labctl.errors import ParameterError, PlanRefused
+from labctl.records import Step
 from labctl.runner import Runner
 from labctl.store import open_run
-from procedures.trpl import TRPL, exposures, one_two_five
+from procedures.trpl import TRPL, exposures, one_two_five, scientific
 from sim_instruments.sample import PRESETS_DIR
 
 from .conftest import received, twin
@@ -59,7 +60,9 @@ def test_bad_parameters_are_refused(values, message):
         TRPL(**values)
 
 
-def test_time_ranges_and_exposures():
+def test_time_ranges_exposures_and_numbers():
+    assert scientific(2.4913e-14, 1.2e-16) == "(2.49 ± 0.012)×10⁻¹⁴"
+    assert scientific(2.4913e-14, None) == "2.49×10⁻¹⁴"                # a stored NaN
     assert all(one_two_five(v) for v in (0.5, 1, 2, 5, 20, 1000)) and not one_two_five(3)
     assert exposures(5.0, 1000.0) == pytest.approx([1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2,
                                                     0.5, 1, 2, 5])
@@ -106,11 +109,10 @@ def test_other_sample_written_by_the_test(tmp_path):
 
 def test_gain_lowered_and_calibrated_when_one_pulse_saturates():
     with Bench.open(time_scale=0, seed=33) as bench:
-        events = []
-        runner = Runner(bench, subscribers=[lambda r: events.append(r) if getattr(r, "kind", "") == "gain" else None])
-        steps = []
-        runner.subscribe(lambda r: steps.append(r.scalars) if hasattr(r, "scalars") else None)
-        run = runner.run(TRPL(fluences=[40, 120], mcp_gain=63))
+        records = []
+        run = Runner(bench, subscribers=[records.append]).run(TRPL(fluences=[40, 120], mcp_gain=63))
+    events = [r for r in records if getattr(r, "kind", "") == "gain"]
+    steps = [r.scalars for r in records if isinstance(r, Step)]
     assert run.stop.status == "finished" and events
     last = steps[-1]
     assert last["saturated"] == 0 and last["long_gain"] < 63

@@ -157,7 +157,7 @@ class LongDelayView(View):
         self.sigma = None
         self.points.clear()
         self.curve.clear()
-        self.plot.setLabel("bottom", f"photon fluence j ({pretty(self.units.get('photon_fluence', '1/cm^2'))})")
+        self.plot.setLabel("bottom", "photon fluence j (photons/cm²)")
         self.plot.setLabel("left", f"long-delay PL ({self.units.get('long_delay_pl', 'counts')}/pulse)")
         self.plot.setTitle("")
 
