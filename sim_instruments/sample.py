@@ -14,10 +14,11 @@ Emission per pulse is a sum of bands:
   into fine-structure lines with orthogonal linear dipoles (``polarization``);
 * biexciton (XX) band red-shifted by Δ_XX, ∝ P(N ≥ 2), dissociating thermally;
 * stimulated emission on the rate-equation S-curve u² − (N − N_th)u − β N_th N = 0 (in
-  units of ⟨N⟩): slope β below threshold, 1 above. Either one Gaussian ASE band -- the
-  unamplified part β·N keeps the exciton's spectrum, what the gain adds (u − β·N) takes
-  the ASE band -- or (with a ``mode_spacing``) evenly spaced cavity modes, Lorentzian
-  lines of FWHM λ/Q.
+  units of ⟨N⟩): slope β below threshold, 1 above. Either ASE -- the unamplified part β·N
+  is spontaneous emission coupled into the amplified direction and keeps the exciton's
+  lines, polarization and decay; what the gain adds (u − β·N) takes the Gaussian ASE band,
+  its polarization and lifetime -- or (with a ``mode_spacing``) evenly spaced cavity
+  modes, Lorentzian lines of FWHM λ/Q, that take all of u.
 
 ⟨N⟩ = σ(λp)·j with j the photon fluence. The threshold is given as a fluence at the
 reference pump and converted to ⟨N_th⟩ through σ; it then moves with temperature (a
@@ -384,16 +385,14 @@ class Sample:
         p1 = -math.expm1(-n)
         spont_length, stim_length = self._length_factors(pump.fluence, env.stripe_length, full_length)
         x_amplitude = (p1 + AUGER_EMISSION * (n - p1)) * spont_length
-        if pol.splitting > 0:
-            # two fine-structure lines with orthogonal dipoles, split symmetrically
-            spectrum = 0.0
-            for sign, axis in ((-1, pol.angle), (1, pol.angle + 90)):
-                center = HC_EV_NM / (HC_EV_NM / x_center + sign * pol.splitting * 5e-4)
-                width = math.hypot(nm_width(center, pol.line_fwhm), resolution)
-                spectrum = spectrum + 0.5 * analyzer(angle, lines_dolp, axis) * gaussian(wl, center, width)
-            spectrum = spectrum * x_amplitude
-        else:
-            spectrum = x_amplitude * analyzer(angle, lines_dolp, pol.angle) * gaussian(wl, x_center, x_fwhm)
+        st = p.stimulated
+        u = float(s_curve(n, self.threshold_occupancy(env), st.beta))
+        seed = self.seed(n)
+        collected = st.efficiency * stim_length
+        gain = 1 + (p.resonance.gain - 1) * resonant
+        if rng is not None and p.fluctuation > 0:
+            gain *= max(0.0, 1 + p.fluctuation / math.sqrt(max(pulses, 1.0)) * rng.standard_normal())
+        spectrum = (x_amplitude + collected * seed) * self._exciton_lines(wl, angle, lines_dolp, env, resolution)
         if pol.background > 0:
             spectrum = spectrum + pol.background * x_amplitude * analyzer(angle, pol.background_dolp, pol.angle) \
                 * gaussian(wl, x_center, math.hypot(pol.background_fwhm, resolution))
@@ -404,30 +403,43 @@ class Sample:
             bound = 1 / (1 + xx.dissociation * math.exp(-xx.binding_energy * 1e-3 / (K_B_EV * env.temperature)))
             spectrum = spectrum + xx.strength * bound * p2 * spont_length * analyzer(angle, 0.0, 0.0) \
                 * gaussian(wl, xx_center, math.hypot(xx.fwhm, resolution))
-        st = p.stimulated
-        u = float(s_curve(n, self.threshold_occupancy(env), st.beta))
-        factor = st.efficiency * (1 + (p.resonance.gain - 1) * resonant) * stim_length
-        if rng is not None and p.fluctuation > 0:
-            factor *= max(0.0, 1 + p.fluctuation / math.sqrt(max(pulses, 1.0)) * rng.standard_normal())
         center = st.center + p.resonance.red_shift * resonant
         if st.mode_spacing > 0:        # cavity modes: Lorentzian lines seen through the resolution
             modes = int(st.modes)
             offsets = (np.arange(modes) - (modes - 1) / 2) * st.mode_spacing
-            stimulated = u * sum(voigt(wl, center + dx, resolution, st.fwhm) for dx in offsets) / modes
+            band = sum(voigt(wl, center + dx, resolution, st.fwhm) for dx in offsets) / modes
         else:
-            # ASE: the spontaneous emission coupled into the amplified direction (β·⟨N⟩) keeps
-            # the exciton's spectrum; only what the gain adds narrows into the ASE band
-            seed = st.beta * n
-            stimulated = seed * gaussian(wl, x_center, x_fwhm) \
-                + (u - seed) * gaussian(wl, center, math.hypot(st.fwhm, resolution))
+            band = gaussian(wl, center, math.hypot(st.fwhm, resolution))
         stim_axis = pol.angle + 90 if pol.splitting > 0 else pol.angle
-        return scale * (spectrum + factor * analyzer(angle, pol.stimulated_dolp, stim_axis) * stimulated)
+        amplified = collected * gain * (u - seed) * analyzer(angle, pol.stimulated_dolp, stim_axis)
+        return scale * (spectrum + amplified * band)
+
+    def seed(self, n: float) -> float:
+        """The unamplified part β·⟨N⟩ of ASE (spontaneous emission coupled into the amplified
+        direction: spontaneous light in every respect but its amount); 0 in a cavity, whose
+        modes take all of the S-curve's output."""
+        st = self.p.stimulated
+        return 0.0 if st.mode_spacing > 0 else st.beta * n
+
+    def _exciton_lines(self, wl, angle, dolp, env: Environment, resolution: float):
+        """The X band per unit emitted area as seen through the analyzer at ``angle``: two
+        fine-structure lines with orthogonal dipoles, split symmetrically, or one band."""
+        pol = self.p.polarization
+        x_center, x_fwhm = self.exciton_band(env, resolution)
+        if pol.splitting <= 0:
+            return analyzer(angle, dolp, pol.angle) * gaussian(wl, x_center, x_fwhm)
+        lines = 0.0
+        for sign, axis in ((-1, pol.angle), (1, pol.angle + 90)):
+            center = HC_EV_NM / (HC_EV_NM / x_center + sign * pol.splitting * 5e-4)
+            width = math.hypot(nm_width(center, pol.line_fwhm), resolution)
+            lines = lines + 0.5 * analyzer(angle, dolp, axis) * gaussian(wl, center, width)
+        return lines
 
     def dynamics(self, t, wl, pump: Pump, env: Environment, resolution: float = 0.0):
         """Time-resolved emission after one pulse at t = 0: photons per pulse per nm per
         second, shape (len(t), len(wl)). Every excited dot ends with one exciton decaying
         with τ_X; the extra excitons of multiply excited dots recombine by Auger with τ_A
-        (emitting a small fraction); the stimulated band lives for τ_stimulated. Charging
+        (emitting a small fraction); what gain adds to the spontaneous seed lives for τ_stimulated. Charging
         shortens the decays."""
         p, d, c = self.p, self.p.dynamics, self.p.charging
         t = np.clip(np.asarray(t, float)[:, None], 0.0, None)
@@ -440,11 +452,14 @@ class Sample:
             tau_se += (c.stimulated_lifetime * 1e-12 - tau_se) * self.charge
         scale = p.brightness * self.retained * self.quantum_yield(env.temperature)
         x_center, x_fwhm = self.exciton_band(env, resolution)
-        shape = (p1 * np.exp(-t / tau_x) / tau_x + AUGER_EMISSION * (n - p1) * np.exp(-t / tau_a) / tau_a)
-        spont = gaussian(wl, x_center, x_fwhm)[None, :] * shape
         st = p.stimulated
-        u = float(s_curve(n, self.threshold_occupancy(env), st.beta)) * st.efficiency
-        se = u * gaussian(wl, st.center, math.hypot(st.fwhm, resolution))[None, :] * np.exp(-t / tau_se) / tau_se
+        seed = self.seed(n)
+        exciton = p1 + st.efficiency * seed
+        shape = exciton * np.exp(-t / tau_x) / tau_x + AUGER_EMISSION * (n - p1) * np.exp(-t / tau_a) / tau_a
+        spont = gaussian(wl, x_center, x_fwhm)[None, :] * shape
+        u = float(s_curve(n, self.threshold_occupancy(env), st.beta)) - seed
+        se = st.efficiency * u * gaussian(wl, st.center, math.hypot(st.fwhm, resolution))[None, :] \
+            * np.exp(-t / tau_se) / tau_se
         return scale * (spont + se)
 
     # -- electrical ---------------------------------------------------------------
