@@ -352,6 +352,13 @@ def _linewidth(x, w, confidence):
                         detail={"width_below": float(w_below), "width_above": float(w_above)})
 
 
+def _no_narrowing(x, w, x_th) -> bool:
+    """True when the spectra above ``x_th`` are no narrower than those below it."""
+    ok = np.isfinite(w) & (w > 0)
+    below, above = w[ok & (x < x_th)], w[ok & (x > x_th)]
+    return below.size > 0 and above.size > 0 and np.median(above) >= np.median(below)
+
+
 # -- exclusions -------------------------------------------------------------------------
 
 def _damage(y, damage_drop):
@@ -507,6 +514,9 @@ def find_threshold(pump, output, linewidth=None, *, unit: str = "", saturated=No
                   f"at {x_th * x_scale:.3g} {unit}, at or below the first points").replace(" ,", ",")
     elif above < MIN_ABOVE:
         reason = f"the threshold lies above the measured range (last pump {xs[-1] * x_scale:.3g} {unit})"
+    elif lw is not None and not lw.ok and _no_narrowing(xs, w_all[keep], x_th):
+        reason = ("no threshold: the output bends up but the linewidth does not narrow "
+                  "(a superlinear band, not stimulated emission)")
     elif not xs[0] < sc["low"] <= sc["high"] < xs[-1]:
         reason = (f"no threshold pinned down inside the measured range: the S-curve's interval "
                   f"{sc['low'] * x_scale:.3g}-{sc['high'] * x_scale:.3g} {unit} reaches beyond it").rstrip()
