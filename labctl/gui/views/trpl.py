@@ -18,6 +18,10 @@ from .base import PALETTE, View
 DEFAULT_WINDOW = (TRPL.window_start.default, TRPL.window_stop.default)     # nm
 
 
+def _lifetime(ns: float) -> str:
+    return f"{ns * 1e3:.3g} ps" if ns < 1 else f"{ns:.3g} ns"
+
+
 def _number(value) -> float:
     """A result value as a float (a stored run's JSON has None for NaN)."""
     return math.nan if value is None else float(value)
@@ -56,6 +60,7 @@ class StreakView(View):
         self.counts = self.time = None          # the newest image only: bounded memory
         self.placed = False
         self.result = None                      # the region's fit values, or None
+        self.lifetimes = []                     # its lifetimes (ns), shortest first
 
     def reset(self, start):
         super().reset(start)
@@ -116,18 +121,20 @@ class StreakView(View):
         positive = curve > 0
         self.data.setData(t[positive], curve[positive])
         try:
-            fit = decays.fit_decay(t, curve, components=2)
+            fit = decays.fit_fewest(t, curve, most=2)
         except (ValueError, RuntimeError) as exc:
             self.fit.clear()
             self.decay_plot.setTitle(f"no fit: {exc}")
             return
         v = fit.values
         self.result = v
-        model = models.exp_decay(t, [v["a1"], v["a2"]], [v["tau1"], v["tau2"]], v["t0"],
-                                 v["irf_fwhm"], v["background"])
+        self.lifetimes = [v[f"tau{i}"] for i in range(1, 3) if f"tau{i}" in v]
+        amplitudes = [v[f"a{i}"] for i in range(1, len(self.lifetimes) + 1)]
+        model = models.exp_decay(t, amplitudes, self.lifetimes, v["t0"], v["irf_fwhm"], v["background"])
         self.fit.setData(t[model > 0], model[model > 0])
-        self.decay_plot.setTitle(f"{window[0]:.0f}–{window[1]:.0f} nm: τ₁ = {v['tau1'] * 1e3:.3g} ps, "
-                                 f"τ₂ = {v['tau2']:.3g} ns, IRF {v['irf_fwhm'] * 1e3:.3g} ps")
+        taus = ", ".join(f"τ{'₁₂'[i]} = {_lifetime(tau)}" for i, tau in enumerate(self.lifetimes))
+        self.decay_plot.setTitle(f"{window[0]:.0f}–{window[1]:.0f} nm: {taus}, "
+                                 f"IRF {v['irf_fwhm'] * 1e3:.3g} ps")
 
 
 class LongDelayView(View):
