@@ -229,6 +229,22 @@ class RunContext:
             qualifier = self.run.procedure.slots().get(name, "")
         return self.bench.config.resolve(name, qualifier) in self.bench.drivers
 
+    def open_beam(self) -> None:
+        """Let the pump reach the sample: the laser's shutter, then the beam line's
+        shutter if the bench has one there."""
+        for shutter in self._shutters():
+            shutter.open_shutter()
+
+    def close_beam(self) -> None:
+        """Block the pump: the beam line's shutter (if any), then the laser's."""
+        for shutter in reversed(self._shutters()):
+            shutter.close_shutter()
+
+    def _shutters(self) -> list:
+        slots = self.run.procedure.slots()
+        pump = "TunablePumpLaser" if "TunablePumpLaser" in slots else "PumpLaser"
+        return [self.role(pump)] + ([self.role("Shutter")] if self.has("Shutter") else [])
+
     def set_axis(self, name: str, values, unit: str) -> None:
         """Declare an axis of the recorded arrays (before the first step)."""
         self.axes[name] = (values, unit)

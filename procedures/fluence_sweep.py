@@ -65,13 +65,6 @@ def narrow_part(wavelength, counts, window, flank):
     return counts - band, band
 
 
-def band_centre(wavelength, counts) -> float:
-    """Centroid of the part of a broad band above its half maximum: its centre, far less
-    noisy than the position of its highest pixel."""
-    top = counts >= 0.5 * np.max(counts)
-    return float(np.sum(wavelength[top] * counts[top]) / np.sum(counts[top]))
-
-
 def smoothed(wavelength, counts):
     """A broad band smoothed over ``SMOOTH_NM``, to read its centre and width."""
     return spectra.smooth(counts, int(SMOOTH_NM / abs(wavelength[1] - wavelength[0])) // 2 * 2 + 1)
@@ -81,7 +74,7 @@ def band_guess(wavelength, counts, binding_energy):
     """Start of the two-band fit: the exciton at the spectrum's centre and width, the
     biexciton red-shifted by the expected binding energy (meV)."""
     band = smoothed(wavelength, counts)
-    exciton, width = band_centre(wavelength, band), spectra.fwhm(wavelength, band)
+    exciton, width = spectra.band_centre(wavelength, band), spectra.fwhm(wavelength, band)
     width = width if np.isfinite(width) else 0.1 * (wavelength[-1] - wavelength[0])
     biexciton = HC_EV_NM / (HC_EV_NM / exciton - binding_energy * 1e-3)
     return (exciton, width), (biexciton, width)
@@ -99,7 +92,6 @@ class FluenceSweep(Procedure):
     name = "fluence-sweep"
     title = "Pump-fluence sweep: L-L curve, linewidth and ASE/lasing threshold"
     roles = ("PumpLaser", "Attenuator", "PowerMeter", "Spectrometer")
-    optional = ("Shutter",)
 
     fluence_start = Float(2.0, unit="uJ/cm^2", minimum=1e-3, maximum=1e5, doc="first target fluence")
     fluence_stop = Float(150.0, unit="uJ/cm^2", minimum=1e-3, maximum=1e5, doc="last target fluence")
@@ -245,19 +237,13 @@ class FluenceSweep(Procedure):
         self.template = None
         run.set_axis("wavelength", spectrometer.wavelengths, "nm")
         run.role("Attenuator").set_pulse_energy(self.fluence_start * self.beam().area * 1e-6)
-        self._beam(run, open_=True)
-
-    def _beam(self, run, open_):
-        """Open (or close) the laser's shutter and, if the line has one, the external shutter."""
-        shutters = [run.role("PumpLaser")] + ([run.role("Shutter")] if run.has("Shutter") else [])
-        for shutter in shutters:
-            (shutter.open_shutter if open_ else shutter.close_shutter)()
+        run.open_beam()
 
     def on_pause(self, run):
-        self._beam(run, open_=False)
+        run.close_beam()
 
     def on_resume(self, run):
-        self._beam(run, open_=True)
+        run.open_beam()
 
     def _guard(self, run, step):
         """Damage guard: end the run before a fluence far above threshold, or when the
@@ -329,7 +315,7 @@ class FluenceSweep(Procedure):
             "intensity_spontaneous": spectra.integrate(wl, spontaneous),
             "peak_wavelength": spectra.peak(wl, counts)[0],
             "fwhm": spectra.fwhm(wl, counts),
-            "spontaneous_peak": band_centre(wl, band),
+            "spontaneous_peak": spectra.band_centre(wl, band),
             "spontaneous_fwhm": spectra.fwhm(wl, band),
             "saturated": float(saturated), "repeat": float(step.values["repeat"]),
             "adaptive": float(step.values["adaptive"]),
@@ -353,7 +339,7 @@ class FluenceSweep(Procedure):
                 "mode_spacing": spacing["spacing"]}
 
     def teardown(self, run):
-        self._beam(run, open_=False)
+        run.close_beam()
 
     # -- analysis -----------------------------------------------------------------
     def analyze(self, scalars):

@@ -62,7 +62,6 @@ class GainSwitching(Procedure):
     name = "gain-switching"
     title = "Electrical switching of optical gain: ASE against time with the bias switched on and off"
     roles = ("PumpLaser", "Attenuator", "PowerMeter", "Spectrometer", "SourceMeter")
-    optional = ("Shutter",)
 
     fluence = Float(40.0, unit="uJ/cm^2", minimum=1e-3, maximum=1e5,
                     doc="pump fluence, between the biased and the unbiased threshold")
@@ -158,15 +157,10 @@ class GainSwitching(Procedure):
         smu.set_current_compliance(self.compliance)
         smu.set_voltage(0.0)
         smu.enable_output()
-        self._beam(run, open_=True)
+        run.open_beam()
         energy = self._set_energy(run, laser.rep_rate, self.fluence * self.beam().area * 1e-6)
         self.measured_fluence = energy * 1e6 / self.beam().area
         self.baseline, self.start, self.applied = [], None, 0.0
-
-    def _beam(self, run, open_):
-        shutters = [run.role("PumpLaser")] + ([run.role("Shutter")] if run.has("Shutter") else [])
-        for shutter in shutters:
-            (shutter.open_shutter if open_ else shutter.close_shutter)()
 
     def _set_energy(self, run, rep_rate, target):
         """Set the pulse energy (J), correct it once from the power meter; measured J."""
@@ -181,15 +175,15 @@ class GainSwitching(Procedure):
         return measured
 
     def on_pause(self, run):
-        self._beam(run, open_=False)
+        run.close_beam()
         run.role("SourceMeter").set_voltage(0.0)
 
     def on_resume(self, run):
-        self._beam(run, open_=True)
+        run.open_beam()
         run.role("SourceMeter").set_voltage(self.applied)
 
     def teardown(self, run):
-        self._beam(run, open_=False)
+        run.close_beam()
         smu = run.role("SourceMeter")
         smu.set_voltage(0.0)
         smu.disable_output()

@@ -86,7 +86,7 @@ class MicroPL(Procedure):
         self.rep_rate = laser.rep_rate
         self.per_percent = None
         laser.set_power_level(PROBE_LEVEL)
-        laser.open_shutter()
+        run.open_beam()
         energy = self._measure_energy(run)
         if energy <= 0:
             raise LabctlError(f"no pulse energy measured at {PROBE_LEVEL:g} % power level "
@@ -140,17 +140,14 @@ class MicroPL(Procedure):
             t = max(shortest, t / 3)
             spectrograph.set_integration_time(t)
 
-    def pump_off(self, run) -> None:
-        run.role("TunablePumpLaser").close_shutter()
-
     def on_pause(self, run):
-        self.pump_off(run)
+        run.close_beam()
 
     def on_resume(self, run):
-        run.role("TunablePumpLaser").open_shutter()
+        run.open_beam()
 
     def teardown(self, run):
-        self.pump_off(run)
+        run.close_beam()
 
 
 def _grooves(grating: str) -> float | None:

@@ -117,7 +117,6 @@ class TRPL(Procedure):
     name = "trpl"
     title = "Time-resolved PL (streak camera): exciton and Auger lifetimes, absorption cross-section"
     roles = ("PumpLaser", "Attenuator", "PowerMeter", "StreakCamera")
-    optional = ("Shutter",)
 
     fluences = FloatList([2, 5, 10, 20, 40, 80, 160], unit="uJ/cm^2", minimum=1e-3, maximum=1e5,
                          max_length=200, doc="pump fluences (measured in increasing order)")
@@ -177,7 +176,7 @@ class TRPL(Procedure):
         Column("early_intensity", "counts", "per pulse, whole image, the first `early` after t0"),
         Column("late_intensity", "counts", "per pulse, whole image, from long_delay after time zero"),
         Column("peak_early", "nm", "peak of the early spectrum"),
-        Column("peak_late", "nm", "peak of the late spectrum"),
+        Column("peak_late", "nm", "centre of the late (exciton) band"),
         Column("saturated", "", "1 if an image stayed saturated"),
     )
     arrays = (ArraySpec("streak_long", "counts", ("time_long", "wavelength"),
@@ -240,19 +239,13 @@ class TRPL(Procedure):
         run.set_axis("wavelength", camera.wavelength_axis, "nm")
         camera.open_shutter()
         run.role("Attenuator").set_pulse_energy(min(self.fluences) * self.beam().area * 1e-6)
-        self._beam(run, open_=True)
-
-    def _beam(self, run, open_):
-        """Open (or close) the laser's shutter and, if the line has one, the external shutter."""
-        shutters = [run.role("PumpLaser")] + ([run.role("Shutter")] if run.has("Shutter") else [])
-        for shutter in shutters:
-            (shutter.open_shutter if open_ else shutter.close_shutter)()
+        run.open_beam()
 
     def on_pause(self, run):
-        self._beam(run, open_=False)
+        run.close_beam()
 
     def on_resume(self, run):
-        self._beam(run, open_=True)
+        run.open_beam()
 
     def _set_energy(self, run, target):
         """Set the pulse energy (J); correct once from the measurement; return measured J."""
@@ -389,10 +382,10 @@ class TRPL(Procedure):
         return {"long_delay_pl": float(late[self._window(wl)].sum()),
                 "early_intensity": float(early.sum()), "late_intensity": float(late.sum()),
                 "peak_early": spectra.peak(wl, spectra.smooth(early, 9))[0],
-                "peak_late": spectra.peak(wl, spectra.smooth(late, 9))[0]}
+                "peak_late": spectra.band_centre(wl, spectra.smooth(late, 9))}
 
     def teardown(self, run):
-        self._beam(run, open_=False)
+        run.close_beam()
         run.role("StreakCamera").close_shutter()
 
     # -- analysis -----------------------------------------------------------------
