@@ -225,9 +225,10 @@ def cmd_list(args) -> int:
     print("\nDriver models\n  " + ", ".join(registry.model_names()))
     if bench:
         print(f"\nBench: {bench['name']} ({bench['source']})")
+        width = max(map(len, bench["roles"]))
         for slot, spec in bench["roles"].items():
-            print(f"  {slot:<20} {spec['model']:<26} {spec['resource']}")
-        print("  safety: " + "; ".join(bench["safety"].values()))
+            print(f"  {slot:<{width}}  {spec['model']:<24} {spec['resource']}")
+        print("  safety:\n    " + "\n    ".join(bench["safety"].values()))
     return 0
 
 
