@@ -183,11 +183,17 @@ def _print_summary(procedure, bench, run, path, figures):
     print(f"  run       {run.uid[:8]}  {stop.status}{took}, {stop.steps} steps"
           + ("" if stop.status == "finished" else f" — {stop.reason}"))
     if path:
-        print(f"  run file  {path}")
+        print(f"  run file  {_shown(path)}")
     for label, text in type(procedure).report(stop.results):
         print(f"  {label:<28}{text}")
     for figure in figures:
-        print(f"  figure    {figure}")
+        print(f"  figure    {_shown(figure)}")
+
+
+def _shown(path) -> str:
+    """A path as the user would type it: relative to the working directory if inside it."""
+    path = Path(path)
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
 # -- list ---------------------------------------------------------------------------
@@ -255,7 +261,7 @@ def cmd_analyze(args) -> int:
         for label, text in cls.report(results):
             print(f"  {label:<28}{text}")
         for figure in figures:
-            print(f"  figure    {figure}")
+            print(f"  figure    {_shown(figure)}")
     return 0
 
 
