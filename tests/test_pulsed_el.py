@@ -235,7 +235,7 @@ def test_link_lost_during_a_spectrum_the_burst_ends_by_itself(monkeypatch, lost)
             return counts
 
         monkeypatch.setattr(spectrometer, "spectrum", cable_pulled_meanwhile)
-        run = Runner(bench).run(PulsedEL(period=1000))        # bursts of seconds: 1 Hz
+        run = Runner(bench).run(PulsedEL(period=1000))   # 1 Hz: bursts outlast the shutdown
         hazards = bench.sim.hazards()
     assert run.stop.status == "failed" and "VI_ERROR_CONN_LOST" in run.stop.reason
     assert run.stop.reason.startswith(f"step 3: {lost[-1]} at ")
