@@ -34,6 +34,7 @@ SCENARIOS = [
     ("trpl", {}, "cspbbr3_film_fs"),
     ("pulsed-el", {}, "qd_led_pulsed"),
     ("bias-series", {}, "ito_device_bias"),
+    ("gain-switching", {"off_time": 0.02, "on_time": 0.1, "cycles": 1}, "ito_device_bias"),  # biased from step 2
     ("temperature-series", {}, "triplet_4K"),
 ]
 KINDS = ["timeout", "timeout*always", "disconnect", "error", "garbage", "truncated",
