@@ -158,3 +158,93 @@ def test_failed_run_shows_the_instrument_and_the_failure(qtbot, bench, tmp_path)
     text = window.banner.text()
     assert "step 2: Spectrometer at USB0::0x2457::0x101E::USB2+H01234::0::RAW" in text
     assert "connection" in text
+
+
+# -- status bar, log, persistence ----------------------------------------------------------
+
+def test_status_bar_shows_the_newest_values_with_units_for_any_procedure(qtbot, bench, tmp_path):
+    window = make_window(qtbot, bench, tmp_path)
+    window.procedure_box.setCurrentText("trpl")          # its views have no fluence buffers
+    window.form.set_values({"fluences": "10, 20"})
+    window.start()
+    finish(qtbot, window)
+    assert window.current.state == RunState.FINISHED
+    qtbot.waitUntil(lambda: "fluence" in window.status["values"].text(), timeout=5_000)
+    assert window.status["values"].text().endswith("µJ/cm²")
+    assert float(window.status["values"].text().split()[1]) == pytest.approx(20, rel=0.1)
+    assert f"run {window.current.uid[:8]}: trpl on cspbbr3_film_fs (fluences=10, 20)" in \
+        window.log_pane.toPlainText()
+
+
+def test_status_bar_shows_the_inner_runs_values(qtbot, bench, tmp_path):
+    window = make_window(qtbot, bench, tmp_path)
+    window.procedure_box.setCurrentText("temperature-series")
+    window.form.set_values({"temperatures": "80, 140", "stable_time": 0,
+                            "inner_settings": "points=4, fluence_stop=40"})
+    window.start()
+    finish(qtbot, window)
+    assert window.current.state == RunState.FINISHED
+    qtbot.waitUntil(lambda: "temperature" in window.status["values"].text(), timeout=5_000)
+    fluence, _, temperature = window.status["values"].text().partition("   ")
+    assert fluence.startswith("fluence ") and fluence.endswith(" µJ/cm²")
+    assert float(fluence.split()[1]) == pytest.approx(40, rel=0.1)       # the inner sweep's last
+    assert temperature == "temperature 140 K"
+
+
+def test_eta_reads_as_minutes_and_hours():
+    from labctl.gui.window import duration
+    assert [duration(s) for s in (4.4, 200, 7500)] == ["4 s", "3 min 20 s", "2 h 05 min"]
+
+
+def test_queue_items_list_only_the_parameters_changed(qtbot, bench, tmp_path):
+    window = make_window(qtbot, bench, tmp_path)
+    assert window._item()["changed"] == {}                # "2" in the form is the default 2.0
+    window.form.set_values({"points": 12})
+    assert window._item()["changed"] == {"points": "12"}
+
+
+def test_last_parameters_and_layout_survive_a_restart(qtbot, bench, tmp_path):
+    window = make_window(qtbot, bench, tmp_path)
+    window.procedure_box.setCurrentText("trpl")
+    window.form.set_values({"fluences": "10, 20"})
+    window.start()
+    finish(qtbot, window)
+    window.findChild(QtWidgets.QDockWidget, "Queue").hide()
+    window.close()
+    again = LabWindow(bench, tmp_path / "runs", settings_path=tmp_path / "gui.ini")
+    qtbot.addWidget(again)
+    again.show()
+    assert again.procedure_box.currentText() == "trpl"
+    assert again.form.raw()["fluences"] == "10, 20"
+    assert not again.findChild(QtWidgets.QDockWidget, "Queue").isVisible()
+    assert again.findChild(QtWidgets.QDockWidget, "Runs").isVisible()
+
+
+# -- instrument panel ------------------------------------------------------------------------
+
+def test_instrument_panel_locks_what_the_run_holds(qtbot, slow_bench, tmp_path):
+    window = make_window(qtbot, slow_bench, tmp_path)
+    panel = window.instruments
+    window.start()
+    qtbot.waitUntil(lambda: window.current.steps_done >= 1, timeout=60_000)
+    qtbot.waitUntil(lambda: not panel.boxes["Attenuator"].isEnabled(), timeout=5_000)
+    assert panel.boxes["PumpLaser"].title() == "PumpLaser — in use by the run"
+    assert not panel.inputs[("Attenuator", "set_pulse_energy")].isEnabled()
+    assert panel.boxes["TemperatureController"].isEnabled()         # not used by a fluence sweep
+    window.abort()
+    finish(qtbot, window)
+    qtbot.waitUntil(lambda: panel.boxes["Attenuator"].isEnabled(), timeout=5_000)
+    assert panel.boxes["PumpLaser"].title() == "PumpLaser"
+
+
+def test_a_long_instrument_error_wraps_inside_the_panel(qtbot, bench, tmp_path):
+    window = make_window(qtbot, bench, tmp_path)
+    panel = window.instruments
+    error = "error: PowerMeter.ns at ASRL6::INSTR: pulse_energy: DeviceError: " + "no pulse " * 30
+    panel.update_readings({"PowerMeter.ns": {"pulse energy": (error, "")}})
+    label = panel.values["PowerMeter.ns"]["pulse energy"]
+    assert label.wordWrap() and "#b00020" in label.styleSheet() and label.toolTip() == error
+    assert panel.widget().minimumSizeHint().width() <= panel.viewport().width()
+    panel.update_readings({"PowerMeter.ns": {"pulse energy": (1.5, "uJ")}})
+    assert label.text() == "1.5 µJ" and label.styleSheet() == ""
+
