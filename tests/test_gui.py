@@ -275,7 +275,8 @@ def test_browser_searches_overlays_and_labels_the_run_shown(qtbot, bench, tmp_pa
     light = window.views[0]
     assert len(light.data["fluence"]) == 8
     assert "threshold" in light.line.label.textItem.toPlainText()  # drawn, not only formatted
-    assert window.showing.text().startswith("stored: fluence-sweep")
+    assert window.showing.text().startswith("stored run ")
+    assert window.showing.toolTip().startswith("fluence-sweep on cspbbr3_film_fs")
 
 
 # -- views -----------------------------------------------------------------------------------

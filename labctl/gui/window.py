@@ -344,7 +344,8 @@ class LabWindow(QtWidgets.QMainWindow):
             self.tabs.addTab(view, view.title)
         self.view_uid = start.uid
         self.results = {}
-        self.showing.setText(f"live: {cls.name} {start.uid[:8]} on {start.sample.get('name', '')}")
+        self.showing.setText(f"live run {start.uid[:8]}")
+        self.showing.setToolTip(f"{cls.name} on {start.sample.get('name', '')}")
 
     def _stopped(self, stop):
         headline = registry.procedure_class(self.current.procedure.name).headline(stop.results)
@@ -377,9 +378,10 @@ class LabWindow(QtWidgets.QMainWindow):
                             for i, row in enumerate(rows)])
             view.set_results(data.results)
             self.tabs.addTab(view, view.title)
-        text = f"stored: {data.procedure} {data.uid[:8]} on {data.sample.get('name', '')} ({data.status})"
-        self.showing.setText(text)
-        self.message(True, f"{text}, {len(data.scalars)} steps, from {data.path.name}")
+        self.showing.setText(f"stored run {data.uid[:8]} ({data.status})")
+        self.showing.setToolTip(f"{data.procedure} on {data.sample.get('name', '')}, {data.path}")
+        self.message(True, f"showing stored run {data.uid[:8]}: {data.procedure} on "
+                           f"{data.sample.get('name', '')}, {data.status}, {len(data.scalars)} steps")
 
     # -- status -----------------------------------------------------------------------
     def update_state(self):
