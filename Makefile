@@ -25,5 +25,10 @@ gui: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
+# The README's pictures of the window during simulated runs (Debian: xvfb, libxcb-icccm4,
+# libxcb-keysyms1, libxcb-xinerama0). Takes about four minutes.
+screenshots: $(STAMP)
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshots.py --out docs/images
+
 clean:
 	rm -rf $(VENV) runs build *.egg-info

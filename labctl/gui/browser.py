@@ -10,6 +10,7 @@ from .. import registry
 from ..plots import save
 from ..store import open_run
 from .views import PALETTE
+from .views.base import _label, log_axes
 
 COLUMNS = ("started", "procedure", "sample", "status", "headline", "notes")
 
@@ -97,16 +98,19 @@ class RunBrowser(QtWidgets.QWidget):
 
     def overlay(self):
         """L-L curves of the selected runs on one log-log plot (e.g. several biases)."""
-        plot = pg.PlotWidget(title="Light-in/light-out, selected runs")
+        plot = pg.PlotWidget(title="Light-in/light-out, selected runs", axisItems=log_axes())
         plot.setLogMode(x=True, y=True)
         plot.addLegend()
         plot.showGrid(x=True, y=True, alpha=0.2)
+        units = {}
         for i, row in enumerate(self.selected()):
             data = self._load(row)
             if data is None or "fluence" not in data.scalars:
                 continue
             x = data.scalars["fluence"].to_numpy()
-            y = data.scalars.get("intensity_stimulated", data.scalars.get("intensity_total")).to_numpy()
+            column = "intensity_stimulated" if "intensity_stimulated" in data.scalars else "intensity_total"
+            y = data.scalars[column].to_numpy()
+            units = {"fluence": data.units.get("fluence", ""), "intensity": data.units.get(column, "")}
             ok = (x > 0) & (y > 0) & np.isfinite(y)
             threshold = (data.results.get("threshold") or {}).get("value")
             name = f"{row['sample']} {row['started'] and data.uid[:6]}"
@@ -114,8 +118,8 @@ class RunBrowser(QtWidgets.QWidget):
                 name += f" — {threshold:.3g}"
             plot.plot(x[ok], y[ok], pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=1.5),
                       symbol="o", symbolSize=5, symbolBrush=PALETTE[i % len(PALETTE)], name=name)
-        plot.setLabel("bottom", "pump fluence (µJ/cm²)")
-        plot.setLabel("left", "integrated intensity (counts/s)")
+        plot.setLabel("bottom", _label("pump fluence", units.get("fluence", "")))
+        plot.setLabel("left", _label("integrated intensity", units.get("intensity", "")))
         plot.resize(700, 500)
         plot.show()
         self.overlay_window = plot

@@ -49,6 +49,7 @@ class ParameterForm(QtWidgets.QWidget):
             editor.toggled.connect(self._edited)
         else:
             editor = QtWidgets.QLineEdit(_text(value))
+            editor.setCursorPosition(0)          # a long list shows its start
             editor.textChanged.connect(self._edited)
         return editor
 
@@ -76,6 +77,7 @@ class ParameterForm(QtWidgets.QWidget):
                 editor.setChecked(bool(value))
             elif editor is not None:
                 editor.setText(_text(value))
+                editor.setCursorPosition(0)
 
     def validate(self) -> dict:
         """Check every field and the procedure as a whole; return {name: reason}."""

@@ -2,7 +2,8 @@
 
 Readings come from the core ``Monitor`` (a background thread); manual commands go
 through the bench's role views in a worker thread -- so they obey the safety envelope
-and are refused while a run holds the instrument -- and report back to the log.
+and are refused while a run holds the instrument -- and report back to the log. The
+box of an instrument a run holds is greyed out with its controls.
 """
 
 import logging
@@ -63,6 +64,8 @@ class InstrumentPanel(QtWidgets.QScrollArea):
         self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
         body = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(body)
+        self.boxes: dict[str, QtWidgets.QGroupBox] = {}
+        self.held: set = set()
         self.identity: dict[str, QtWidgets.QLabel] = {}
         self.forms: dict[str, QtWidgets.QFormLayout] = {}
         self.values: dict[str, dict] = {}
@@ -74,7 +77,7 @@ class InstrumentPanel(QtWidgets.QScrollArea):
         self.setWidget(body)
 
     def _box(self, slot, spec):
-        box = QtWidgets.QGroupBox(slot)
+        box = self.boxes[slot] = QtWidgets.QGroupBox(slot)
         column = QtWidgets.QVBoxLayout(box)
         ident = QtWidgets.QLabel(f"{spec.model} — {spec.resource}")
         ident.setStyleSheet("color: #555;")
@@ -99,6 +102,7 @@ class InstrumentPanel(QtWidgets.QScrollArea):
                 edit.setObjectName(f"{slot}:{method}")
                 self.inputs[(slot, method)] = edit
                 go = QtWidgets.QPushButton("Set")
+                go.setObjectName(f"{slot}:{method}:set")
                 go.clicked.connect(lambda _, s=slot, m=method, e=edit, ui=unit_in, uo=unit_out:
                                    self._set(s, m, e, ui, uo))
                 row = QtWidgets.QHBoxLayout()
@@ -120,6 +124,15 @@ class InstrumentPanel(QtWidgets.QScrollArea):
             return
         self.commander.send(slot, method, value)
 
+    def lock(self, held: set) -> None:
+        """Grey out the instruments a run holds (manual commands to them are refused)."""
+        if held == self.held:
+            return
+        self.held = set(held)
+        for slot, box in self.boxes.items():
+            box.setEnabled(slot not in held)
+            box.setTitle(f"{slot} — in use by the run" if slot in held else slot)
+
     def set_identities(self, snapshot: dict) -> None:
         for slot, info in snapshot.items():
             if slot in self.identity:
@@ -133,6 +146,11 @@ class InstrumentPanel(QtWidgets.QScrollArea):
                 widget = self.values[slot].get(label)
                 if widget is None:
                     widget = self.values[slot][label] = QtWidgets.QLabel()
+                    widget.setWordWrap(True)          # an instrument's error text can be long
+                    widget.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred)
                     self.forms[slot].addRow(label, widget)
                 text = f"{value:.4g}" if isinstance(value, float) else str(value)
+                failed = text.startswith("error: ")
+                widget.setStyleSheet("color: #b00020;" if failed else "")
+                widget.setToolTip(text if failed else "")
                 widget.setText(f"{text} {units.pretty(unit)}".strip())

@@ -20,6 +20,7 @@ from ..monitor import Monitor
 from ..records import Analysis, ArraySpec, Column, Descriptor, Event, Start, Step, Stop
 from ..runner import Runner, RunState
 from ..store import RunStore
+from ..units import pretty
 from .bridge import RecordBridge
 from .browser import RunBrowser
 from .form import ParameterForm
@@ -29,6 +30,8 @@ from .views import make_views
 
 log = logging.getLogger("labctl.gui")
 ACTIVE = (RunState.QUEUED, RunState.RUNNING, RunState.PAUSED, RunState.ABORTING)
+#: Scalars the status bar shows: the newest value recorded by the run or its inner runs.
+STATUS = ("fluence", "temperature", "bias", "current_density")
 
 
 class LogPane(QtWidgets.QPlainTextEdit):
@@ -79,6 +82,8 @@ class LabWindow(QtWidgets.QMainWindow):
         self.views = []
         self.view_uid = None
         self.results = {}
+        self.column_units = {}         # uid -> {column: unit} of the current run and its inner runs
+        self.latest = {}               # STATUS name -> (value, unit)
         self.running_queue = False
         self._build()
         self._restore()
@@ -96,6 +101,9 @@ class LabWindow(QtWidgets.QMainWindow):
         self.banner.setStyleSheet("background:#b00020; color:white; padding:6px; font-weight:bold;")
         self.banner.hide()
         self.tabs = QtWidgets.QTabWidget()
+        self.showing = QtWidgets.QLabel()          # which run the views show: live or stored
+        self.showing.setStyleSheet("padding: 0 8px; color: #333;")
+        self.tabs.setCornerWidget(self.showing, QtCore.Qt.TopRightCorner)
         central = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(central)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -236,10 +244,9 @@ class LabWindow(QtWidgets.QMainWindow):
     def _item(self) -> dict:
         cls = self.form.cls
         raw = self.form.raw()
-        defaults = {n: p.default for n, p in cls.parameters().items()}
         return {"procedure": cls.name, "parameters": raw, "sample": self.sample.text(),
                 "notes": self.notes.text(),
-                "changed": {k: v for k, v in raw.items() if str(v) != str(defaults[k])}}
+                "changed": {k: v for k, v in raw.items() if _changed(cls.parameters()[k], v)}}
 
     def _submit(self, item) -> bool:
         try:
@@ -250,6 +257,9 @@ class LabWindow(QtWidgets.QMainWindow):
         except LabctlError as exc:
             self.message(False, f"{item['procedure']} not started: {exc}")
             return False
+        changed = ", ".join(f"{k}={v}" for k, v in item.get("changed", {}).items())
+        log.info("run %s: %s on %s%s", self.current.uid[:8], item["procedure"], self.bench.sample.get("name"),
+                 f" ({changed})" if changed else "")
         self.settings.setValue(f"params/{item['procedure']}", json.dumps(item["parameters"]))
         self.settings.setValue("window/procedure", item["procedure"])
         self.banner.hide()
@@ -299,13 +309,20 @@ class LabWindow(QtWidgets.QMainWindow):
         steps = []
         for record in batch:
             top = self.current is not None and getattr(record, "uid", None) == self.current.uid
-            if isinstance(record, Start) and top:
-                self._new_views(registry.procedure_class(record.procedure), record)
+            if isinstance(record, Start) and (top or record.parent in self.column_units):
+                if top:
+                    self.column_units, self.latest = {}, {}
+                    self._new_views(registry.procedure_class(record.procedure), record)
+                self.column_units[record.uid] = {c.name: c.unit for c in record.columns}
             elif isinstance(record, Descriptor) and record.uid == self.view_uid:
                 for view in self.views:
                     view.set_axes(record.axes)
-            elif isinstance(record, Step) and record.uid == self.view_uid:
-                steps.append(record)
+            elif isinstance(record, Step):
+                units = self.column_units.get(record.uid, {})
+                self.latest.update({name: (record.scalars[name], units.get(name, ""))
+                                    for name in STATUS if name in record.scalars})
+                if record.uid == self.view_uid:
+                    steps.append(record)
             elif isinstance(record, Analysis) and record.uid == self.view_uid:
                 self.results = record.results
             elif isinstance(record, Event) and top and record.kind == "warning":
@@ -327,7 +344,8 @@ class LabWindow(QtWidgets.QMainWindow):
             self.tabs.addTab(view, view.title)
         self.view_uid = start.uid
         self.results = {}
-        self.run_started = time.monotonic()
+        self.showing.setText(f"live run {start.uid[:8]}")
+        self.showing.setToolTip(f"{cls.name} on {start.sample.get('name', '')}")
 
     def _stopped(self, stop):
         headline = registry.procedure_class(self.current.procedure.name).headline(stop.results)
@@ -344,8 +362,8 @@ class LabWindow(QtWidgets.QMainWindow):
         """Show a stored run in the live views."""
         cls = registry.procedure_class(data.procedure)
         start = SimpleNamespace(columns=[Column(n, u) for n, u in data.units.items()],
-                                arrays=[ArraySpec(n, a.unit, tuple(a.axes)) for n, a in data.arrays.items()])
-        self.current_shown = data
+                                arrays=[ArraySpec(n, a.unit, tuple(a.axes)) for n, a in data.arrays.items()],
+                                parameters=data.parameters)
         self.tabs.clear()
         self.views = make_views(cls)
         self.view_uid = None
@@ -360,7 +378,10 @@ class LabWindow(QtWidgets.QMainWindow):
                             for i, row in enumerate(rows)])
             view.set_results(data.results)
             self.tabs.addTab(view, view.title)
-        self.statusBar().showMessage(f"stored run {data.uid[:8]} ({data.status}, {len(data.scalars)} steps)")
+        self.showing.setText(f"stored run {data.uid[:8]} ({data.status})")
+        self.showing.setToolTip(f"{data.procedure} on {data.sample.get('name', '')}, {data.path}")
+        self.message(True, f"showing stored run {data.uid[:8]}: {data.procedure} on "
+                           f"{data.sample.get('name', '')}, {data.status}, {len(data.scalars)} steps")
 
     # -- status -----------------------------------------------------------------------
     def update_state(self):
@@ -372,22 +393,19 @@ class LabWindow(QtWidgets.QMainWindow):
                               ("Abort", self.active)):
             self.buttons[name].setEnabled(enabled)
         self.buttons["Start"].setEnabled(self.preview_ok and not self.active)
+        self.instruments.lock({slot for slot in self.bench.drivers if self.bench.claimed_by(slot) is not None})
         if run is None or not run.started:
             return
         done, planned = run.steps_done, max(run.steps_planned, 1)
         self.status["progress"].setText(f"step {done} of {planned}")
         if done and run.state in ACTIVE:
             elapsed = time.time() - run.started
-            self.status["eta"].setText(f"ETA {elapsed / done * (planned - done):.0f} s")
+            self.status["eta"].setText(f"ETA {duration(elapsed / done * (planned - done))}")
         else:
             self.status["eta"].setText("")
-        latest = {}
-        for view in self.views:
-            for key in ("fluence", "temperature", "bias_voltage", "current_density"):
-                values = getattr(view, "data", {}).get(key) or getattr(view, "columns", {}).get(key)
-                if values:
-                    latest[key] = values[-1]
-        self.status["values"].setText("  ".join(f"{k} {v:.4g}" for k, v in latest.items()))
+        self.status["values"].setText("   ".join(
+            f"{name.replace('_', ' ')} {self.latest[name][0]:.3g} {pretty(self.latest[name][1])}".strip()
+            for name in STATUS if name in self.latest))
 
     def message(self, ok, text):
         (log.info if ok else log.warning)("%s", text)
@@ -412,3 +430,23 @@ class LabWindow(QtWidgets.QMainWindow):
         self.runner.close()
         self.bench.safe_state()
         event.accept()
+
+
+def _changed(parameter, raw) -> bool:
+    """Whether a form value differs from the parameter's default ("2" is 2.0)."""
+    def plain(value):
+        return list(value) if isinstance(value, (list, tuple)) else value
+    try:
+        return plain(parameter.convert(raw)) != plain(parameter.default)
+    except LabctlError:
+        return True
+
+
+def duration(seconds: float) -> str:
+    """A remaining time as a person reads it: 40 s, 3 min 20 s, 2 h 05 min."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

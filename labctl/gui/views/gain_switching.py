@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtWidgets
 
-from .base import PALETTE, View, _label
+from .base import PALETTE, View, _label, legend_below
 
 KEEP = 50_000          # points kept on screen (ring buffer)
 
@@ -22,9 +22,8 @@ class SwitchingView(View):
         super().__init__(parent)
         self.plot = pg.PlotWidget()
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.addLegend(offset=(-10, 10))
-        self.ase = self.plot.plot(pen=pg.mkPen(PALETTE[2], width=1.5), name="ASE")
-        self.spontaneous = self.plot.plot(pen=pg.mkPen(PALETTE[0], width=1.5), name="spontaneous")
+        self.ase = self.plot.plot(pen=pg.mkPen(PALETTE[2], width=1.5))
+        self.spontaneous = self.plot.plot(pen=pg.mkPen(PALETTE[0], width=1.5))
         item = self.plot.getPlotItem()
         self.right = pg.ViewBox()
         item.showAxis("right")
@@ -34,6 +33,9 @@ class SwitchingView(View):
         item.vb.sigResized.connect(lambda: self.right.setGeometry(item.vb.sceneBoundingRect()))
         self.bias = pg.PlotDataItem(pen=pg.mkPen("k", width=1.2), stepMode="right")
         self.right.addItem(self.bias)
+        self.legend = legend_below(item, 3)
+        for curve, name in ((self.ase, "ASE"), (self.spontaneous, "spontaneous"), (self.bias, "bias (right axis)")):
+            self.legend.addItem(curve, name)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)

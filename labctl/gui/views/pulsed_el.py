@@ -33,7 +33,7 @@ class JVView(View):
                                     symbolBrush=PALETTE[0], name="measured")
         self.held = self.plot.plot(pen=None, symbol="d", symbolSize=10, symbolBrush=None,
                                    symbolPen=pg.mkPen(PALETTE[4], width=2), name="at compliance")
-        self.note = pg.TextItem(color=PALETTE[3], anchor=(0, 0))
+        self.note = pg.TextItem(color=PALETTE[3], anchor=(1, 1))     # bottom right: J rises to the top right
         self.plot.addItem(self.note)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -69,7 +69,7 @@ class JVView(View):
         self.note.setColor(PALETTE[3] if failure.get("found") else PALETTE[1])
         if self.points:
             v, j, _ = np.array(self.points, float).T
-            self.note.setPos(np.nanmin(v), np.nanmax(j))
+            self.note.setPos(np.nanmax(v), np.nanmin(j))
 
 
 class ELvsJView(LightInOutView):
@@ -80,22 +80,18 @@ class ELvsJView(LightInOutView):
 
     def __init__(self, parent=None):
         super().__init__(x="current_density", y="el_stimulated", total="el_intensity", width="fwhm",
-                         parent=parent)
+                         names=("stimulated band", "whole EL"), parent=parent)
 
     def reset(self, start):
         super().reset(start)
         self.data = {key: collections.deque(maxlen=KEEP) for key in self.data}
         self.plot.setLabel("left", _label("EL", self.units.get(self.y, "")))
-        self.plot.getPlotItem().legend.items[0][1].setText("stimulated band")
-        self.plot.getPlotItem().legend.items[1][1].setText("whole EL")
 
     def add_steps(self, steps):
         super().add_steps(_sweep(steps))
 
-    def set_results(self, results):
-        super().set_results(results)
-        if self.threshold:
-            self.line.label.setFormat(f"EL threshold {self.threshold['value']:.3g} {pretty('A/cm^2')}")
+    def threshold_text(self, value, unit) -> str:
+        return f"EL threshold {value:.3g} {pretty(unit or self.units.get(self.x, ''))}"
 
 
 VIEWS = {"el-jv": JVView, "el-vs-j": ELvsJView}

@@ -72,9 +72,9 @@ class TemperatureDependenceView(View):
         self.layout_widget = pg.GraphicsLayoutWidget()
         self.threshold_plot = self.layout_widget.addPlot(row=0, col=0)
         self.pl_plot = self.layout_widget.addPlot(row=1, col=0)
-        for plot in (self.threshold_plot, self.pl_plot):
+        for plot, corner in ((self.threshold_plot, (10, 10)), (self.pl_plot, (10, -10))):
             plot.showGrid(x=True, y=True, alpha=0.2)
-            plot.addLegend(offset=(10, 10))
+            plot.addLegend(offset=corner)          # the threshold rises with T, the PL falls
         self.pl_plot.setXLink(self.threshold_plot)
         self.thresholds = self.threshold_plot.plot(pen=None, symbol="o", symbolBrush=PALETTE[0], symbolSize=8,
                                                    name="threshold")

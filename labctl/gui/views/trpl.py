@@ -13,7 +13,7 @@ from procedures.trpl import EDGE, TRPL, decay
 
 from ...analysis import decays, models
 from ...units import pretty
-from .base import PALETTE, View
+from .base import PALETTE, View, colour_bar, evenly_spaced, log_axes
 
 DEFAULT_WINDOW = (TRPL.window_start.default, TRPL.window_stop.default)     # nm
 
@@ -41,10 +41,11 @@ class StreakView(View):
         self.image = pg.ImageItem()
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.image_plot.addItem(self.image)
+        self.bar = colour_bar(self.image_plot.getPlotItem(), self.image, "log₁₀ counts")
         self.roi = pg.RectROI((0, 0), (1, 1), pen=pg.mkPen(PALETTE[1], width=2))
         self.roi.sigRegionChangeFinished.connect(self.refit)
         self.image_plot.addItem(self.roi)
-        self.decay_plot = pg.PlotWidget()
+        self.decay_plot = pg.PlotWidget(axisItems=log_axes())
         self.decay_plot.setLogMode(x=False, y=True)
         self.decay_plot.showGrid(x=True, y=True, alpha=0.2)
         self.data = self.decay_plot.plot(pen=None, symbol="o", symbolSize=3, symbolPen=None,
@@ -90,7 +91,10 @@ class StreakView(View):
         self.counts = np.asarray(newest.arrays[self.array], float) - s.get("pedestal", 0.0)
         self.time = t = np.asarray(self.axes[self.axis][0], float) + s.get(f"{self.name}_delay", 0.0)
         wl = np.asarray(self.axes["wavelength"][0], float)
-        self.image.setImage(np.log10(np.clip(self.counts, 1.0, None)).T, autoLevels=True)
+        image = np.log10(np.clip(evenly_spaced(t, evenly_spaced(wl, self.counts, axis=1), axis=0), 1.0, None))
+        levels = (image.min(), max(image.max(), image.min() + 0.1))
+        self.image.setImage(image.T, levels=levels)
+        self.bar.setLevels(levels)
         self.image.setRect(QtCore.QRectF(wl[0], t[0], wl[-1] - wl[0], t[-1] - t[0]))
         if not self.placed:            # the exciton window over the fitted rows
             end = t[-1] - EDGE * (t[-1] - t[0])
@@ -115,7 +119,7 @@ class StreakView(View):
         if rows.sum() < 20 or not ((wl >= window[0]) & (wl <= window[1])).any():
             self.data.clear()
             self.fit.clear()
-            self.decay_plot.setTitle("region too small")
+            self.decay_plot.setTitle("region too small", size="10pt")
             return
         t, curve = self.time[rows], decay(self.time, wl, self.counts, window)[rows]
         positive = curve > 0
@@ -124,7 +128,7 @@ class StreakView(View):
             fit = decays.fit_fewest(t, curve, most=2)
         except (ValueError, RuntimeError) as exc:
             self.fit.clear()
-            self.decay_plot.setTitle(f"no fit: {exc}")
+            self.decay_plot.setTitle(f"no fit: {exc}", size="10pt")
             return
         v = fit.values
         self.result = v
@@ -133,8 +137,8 @@ class StreakView(View):
         model = models.exp_decay(t, amplitudes, self.lifetimes, v["t0"], v["irf_fwhm"], v["background"])
         self.fit.setData(t[model > 0], model[model > 0])
         taus = ", ".join(f"τ{'₁₂'[i]} = {_lifetime(tau)}" for i, tau in enumerate(self.lifetimes))
-        self.decay_plot.setTitle(f"{window[0]:.0f}–{window[1]:.0f} nm: {taus}, "
-                                 f"IRF {v['irf_fwhm'] * 1e3:.3g} ps")
+        self.decay_plot.setTitle(f"{window[0]:.0f}–{window[1]:.0f} nm, {start:.3g}–{stop:.3g} ns<br>"
+                                 f"{taus}, IRF {v['irf_fwhm'] * 1e3:.3g} ps", size="10pt")
 
 
 class LongDelayView(View):
@@ -145,7 +149,7 @@ class LongDelayView(View):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems=log_axes())
         self.plot.setLogMode(x=True, y=False)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.addLegend(offset=(10, 10))
