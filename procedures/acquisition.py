@@ -35,22 +35,32 @@ class Exposure:
 
 
 def spectrum(spectrometer, longest: float, averages: int = 1, start: float | None = None,
-             auto: bool = True) -> Exposure:
+             auto: bool = True, more=None, most: int = 1) -> Exposure:
     """``averages`` spectra at integration time ``start`` (default ``longest``); while a
     frame saturates and ``auto`` is set, the integration time is cut threefold (down to the
-    detector's shortest) and the frames are taken again."""
+    detector's shortest) and the frames are taken again. Then, while ``more(frames)``
+    (frames in counts/s) is true, ``averages`` frames more are taken, up to ``most`` in all."""
     shortest = spectrometer.integration_limits[0]
     t = min(start or longest, longest)
     spectrometer.set_integration_time(t)
     exposed = 0.0
-    while True:
+
+    def take(count):
         frames, saturated = [], False
-        for _ in range(averages):
-            frames.append(spectrometer.acquire())
+        for _ in range(count):
+            frames.append(spectrometer.acquire() / t)
             saturated |= spectrometer.saturated
+        return frames, saturated
+
+    while True:
+        frames, saturated = take(averages)
         exposed += averages * t
         if not (saturated and auto and t > shortest):
-            frames = np.asarray(frames, float) / t
-            return Exposure(frames.mean(axis=0), frames, t, saturated, exposed)
+            break
         t = max(shortest, t / 3)
         spectrometer.set_integration_time(t)
+    while more is not None and len(frames) < most and more(np.asarray(frames)):
+        extra, clipped = take(min(averages, most - len(frames)))
+        frames, saturated, exposed = frames + extra, saturated or clipped, exposed + len(extra) * t
+    frames = np.asarray(frames, float)
+    return Exposure(frames.mean(axis=0), frames, t, saturated, exposed)

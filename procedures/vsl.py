@@ -131,7 +131,11 @@ class VSL(Procedure):
     template_length = Float(0.1, unit="mm", minimum=0.005, maximum=50,
                             doc="stripe length of the spontaneous template (below length_start)")
     template_averages = Int(32, minimum=2, maximum=1000, doc="spectra averaged for the template")
-    averages = Int(3, minimum=1, maximum=1000, doc="spectra averaged per length")
+    averages = Int(3, minimum=2, maximum=1000,
+                   doc="spectra averaged per length, at least (and per batch while not precise)")
+    max_averages = Int(30, minimum=2, maximum=10000, doc="most spectra averaged per length")
+    precision = Float(0.03, minimum=1e-4, maximum=1.0,
+                      doc="relative 1σ of the stimulated band to average for (faint above twice this)")
     integration_time = Float(2.0, unit="s", minimum=1e-3, maximum=60, doc="longest integration time")
     auto_integration = Bool(True, doc="shorten the integration time until not saturated")
     stripe_width = Float(0.1, unit="mm", minimum=1e-3, maximum=20, doc="stripe width")
@@ -151,6 +155,8 @@ class VSL(Procedure):
         Column("integration_time", "s", "integration time used"),
         Column("intensity_total", "counts/s", "whole spectrum"),
         Column("intensity_stimulated", "counts/s", "stimulated band: window minus the scaled template"),
+        Column("stimulated_error", "counts/s", "1σ of the stimulated band from the spectra's scatter"),
+        Column("averages", "", "spectra averaged"),
         Column("template_noise", "counts/s", "1σ of the template's window integral (template rows)"),
         Column("peak_wavelength", "nm"),
         Column("fwhm", "nm", "FWHM of the whole spectrum"),
@@ -174,6 +180,8 @@ class VSL(Procedure):
                                  f"must be below length_start ({self.length_start:g} mm)")
         if self.window_stop <= self.window_start:
             raise ParameterError("window_stop", self.window_stop, "must be above window_start")
+        if self.max_averages < self.averages:
+            raise ParameterError("max_averages", self.max_averages, f"must not be below averages ({self.averages})")
 
     # -- plan ---------------------------------------------------------------------
     def beam(self) -> Beam:
@@ -219,35 +227,46 @@ class VSL(Procedure):
     def on_resume(self, run):
         self._beam(run, open_=True)
 
+    def _stimulated(self, wl, frames, template):
+        """Stimulated band of the mean of ``frames`` and its 1σ from their scatter (the
+        template removal is linear, so the band of the mean is the mean of the bands)."""
+        window = (self.window_start, self.window_stop)
+        each = [spectra.integrate(wl, spectra.stimulated_part(wl, frame, template)[0], window) for frame in frames]
+        return float(np.mean(each)), float(np.std(each, ddof=1) / math.sqrt(len(each)))
+
     def measure(self, run, step):
         fluence, length, is_template = (step.values[k] for k in ("fluence", "length", "template"))
         area = self.beam().area
-        window = (self.window_start, self.window_stop)
+        wl = run.axes["wavelength"][0]
         if is_template:
             self.energy = acquisition.set_pulse_energy(run, fluence * area * 1e-6, self.rep_rate,
                                                        self.shots, self.energy_tolerance)
         run.role("LinearStage").move_to(length)
-        exposure = acquisition.spectrum(
-            run.role("Spectrometer"), self.integration_time,
-            self.template_averages if is_template else self.averages,
-            start=None if is_template else 3 * self.last_time, auto=self.auto_integration)
-        self.last_time = exposure.integration_time
-        wl, counts = run.axes["wavelength"][0], exposure.counts
-        stimulated = noise = math.nan
+        spectrometer = run.role("Spectrometer")
         if is_template:
-            self.template = counts
-            own = [spectra.integrate(wl, spectra.stimulated_part(wl, frame, counts)[0], window)
-                   for frame in exposure.frames]
-            noise = float(np.std(own, ddof=1) / math.sqrt(len(own)))
+            exposure = acquisition.spectrum(spectrometer, self.integration_time, self.template_averages,
+                                            auto=self.auto_integration)
+            self.template = exposure.counts
+            stimulated, error = math.nan, math.nan
+            noise = self._stimulated(wl, exposure.frames, self.template)[1]
         else:
-            stimulated = spectra.integrate(wl, spectra.stimulated_part(wl, counts, self.template)[0], window)
+            def imprecise(frames):
+                value, error = self._stimulated(wl, frames, self.template)
+                return error > self.precision * abs(value)
+            exposure = acquisition.spectrum(spectrometer, self.integration_time, self.averages,
+                                            start=3 * self.last_time, auto=self.auto_integration,
+                                            more=imprecise, most=self.max_averages)
+            stimulated, error = self._stimulated(wl, exposure.frames, self.template)
+            noise = math.nan
+        self.last_time = exposure.integration_time
+        counts = exposure.counts
         return {
             "fluence_target": fluence, "fluence": self.energy * 1e6 / area, "pulse_energy": self.energy * 1e6,
             "length": length, "template": float(is_template), "integration_time": exposure.integration_time,
             "intensity_total": spectra.integrate(wl, counts), "intensity_stimulated": stimulated,
-            "template_noise": noise, "peak_wavelength": spectra.peak(wl, counts)[0],
-            "fwhm": spectra.fwhm(wl, counts), "saturated": float(exposure.saturated),
-            "spectrum": counts.astype(np.float32),
+            "stimulated_error": error, "averages": float(len(exposure.frames)), "template_noise": noise,
+            "peak_wavelength": spectra.peak(wl, counts)[0], "fwhm": spectra.fwhm(wl, counts),
+            "saturated": float(exposure.saturated), "spectrum": counts.astype(np.float32),
         }
 
     def teardown(self, run):
@@ -258,7 +277,8 @@ class VSL(Procedure):
     def analyze(self, scalars):
         if not len(scalars):
             return {}
-        blocks = [_fluence_gain(block) for _, block in scalars.groupby("fluence_target", sort=True)]
+        blocks = [_fluence_gain(block, 2 * self.precision)
+                  for _, block in scalars.groupby("fluence_target", sort=True)]
         out = {"fluences": blocks, "points": int((scalars["template"] == 0).sum())}
         found = [b for b in blocks if b["found"]]
         if found:
@@ -290,6 +310,9 @@ class VSL(Procedure):
                                  f"template ± {_number(b['template_error']):.2g}; {b['points']} lengths, "
                                  f"{saturation})"))
             lines += [("warning", w) for w in b["warnings"]]
+            if b["faint_lengths"]:
+                lines.append(("warning", f"{len(b['faint_lengths'])} length(s) too faint for the fit: "
+                                         + ", ".join(f"{x:.3g}" for x in b["faint_lengths"]) + " mm"))
         t = results.get("trend")
         if t:
             lines.append(("zero net gain", f"{t['zero_gain_fluence']:.3g} µJ/cm² [{t['low']:.3g}, {t['high']:.3g}] "
@@ -304,12 +327,19 @@ class VSL(Procedure):
         return {"gain": _gain_figure(run, plt, _title), "spectra": _spectra_figure(run, plt, _title)}
 
 
-def _fluence_gain(block) -> dict:
-    """The gain of one fluence's rows (template row and lengths)."""
+def _fluence_gain(block, faint) -> dict:
+    """The gain of one fluence's rows (template row and lengths); lengths whose
+    stimulated band has a relative 1σ above ``faint`` -- its own, and the template's noise
+    times L/L0, which every length shares -- are left out."""
     template = block[block["template"] > 0]
     data = block[(block["template"] == 0) & np.isfinite(block["intensity_stimulated"])]
+    shared = 0.0 if template.empty else \
+        data["length"] / template["length"].iloc[-1] * template["template_noise"].iloc[-1]
+    dim = (np.hypot(data["stimulated_error"], shared) > faint * data["intensity_stimulated"].abs()).to_numpy()
     entry = {"fluence_target": float(block["fluence_target"].iloc[0]),
-             "fluence": float(block["fluence"].iloc[0]), "points": int(len(data)), "found": False}
+             "fluence": float(block["fluence"].iloc[0]), "points": int((~dim).sum()),
+             "faint_lengths": [float(x) for x in data["length"][dim]], "found": False}
+    data = data[~dim]
     if template.empty:
         return entry | {"reason": "no template"}
     try:
