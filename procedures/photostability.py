@@ -248,13 +248,12 @@ class Photostability(Procedure):
 
     @classmethod
     def figures(cls, run):
-        from labctl.plots import _title
-        import matplotlib.pyplot as plt
-
-        return {"decay": _decay_figure(run, plt, _title), "spectra": _spectra_figure(run, plt, _title)}
+        return {"decay": _decay_figure(run), "spectra": _spectra_figure(run)}
 
 
-def _decay_figure(run, plt, title):
+def _decay_figure(run):
+    """Stimulated and total output against shots (beam-on time on top) with the fits."""
+    from labctl.plots import _title as title, plt
     s, results = run.scalars, run.results
     data = s[s["template"] == 0]
     fig, ax = plt.subplots(figsize=(7.5, 5.0), dpi=110)
@@ -286,8 +285,9 @@ def _decay_figure(run, plt, title):
     return fig
 
 
-def _spectra_figure(run, plt, title):
+def _spectra_figure(run):
     """The first and the last stored spectra at the fluence, and the template."""
+    from labctl.plots import _title as title, plt
     s, recorded = run.scalars, run.arrays["spectrum"]
     stored = np.flatnonzero((s["stored"] > 0).to_numpy() & (s["template"] == 0).to_numpy())
     templates = np.flatnonzero((s["template"] > 0).to_numpy())

@@ -321,10 +321,7 @@ class VSL(Procedure):
 
     @classmethod
     def figures(cls, run):
-        from labctl.plots import _title
-        import matplotlib.pyplot as plt
-
-        return {"gain": _gain_figure(run, plt, _title), "spectra": _spectra_figure(run, plt, _title)}
+        return {"gain": _gain_figure(run), "spectra": _spectra_figure(run)}
 
 
 def _fluence_gain(block, faint) -> dict:
@@ -366,7 +363,9 @@ def _zero_gain(blocks) -> dict:
             "low": math.exp(log_zero - spread), "high": math.exp(log_zero + spread)}
 
 
-def _gain_figure(run, plt, title):
+def _gain_figure(run):
+    """I(L) of every fluence with its fit (log scale), and g against the fluence."""
+    from labctl.plots import _title as title, plt
     s, results = run.scalars, run.results
     fig, (left, right) = plt.subplots(1, 2, figsize=(11.5, 4.8), dpi=110, gridspec_kw={"width_ratios": [1.5, 1]})
     colours = plt.get_cmap("viridis")
@@ -415,8 +414,9 @@ def _gain_figure(run, plt, title):
     return fig
 
 
-def _spectra_figure(run, plt, title):
+def _spectra_figure(run):
     """Edge-emission spectra of the highest fluence, normalized, coloured by stripe length."""
+    from labctl.plots import _title as title, plt
     s = run.scalars
     recorded = run.arrays["spectrum"]
     wl, unit = recorded.axes["wavelength"]
