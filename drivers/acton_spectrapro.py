@@ -44,7 +44,7 @@ import numpy as np
 from pymeasure.instruments import Instrument
 from pyvisa.rname import to_canonical_name
 
-from .base import DeviceError
+from .base import DeviceError, ReplyError, flag
 from .roles import Spectrograph
 from .validators import within
 
@@ -178,7 +178,7 @@ class SpectraPro(Instrument):
         text = "\n".join(lines)
         if self.echo:
             if not text.startswith(self._sent):
-                raise DeviceError(f"SpectraPro echoed {lines[0]!r} for {self._sent!r}")
+                raise ReplyError(f"SpectraPro echoed {lines[0]!r} for {self._sent!r}")
             text = text[len(self._sent):]
         return text[:-2].strip()
 
@@ -210,7 +210,8 @@ class SpectraPro(Instrument):
         "?GRATING", "%d GRATING", "Control the grating in use (position 1-9).",
         cast=int, validator=_installed, values=[1], dynamic=True, check_set_errors=True)
     turret = Instrument.measurement("?TURRET", "Get the turret in use.", cast=int)
-    move_done = Instrument.measurement("MONO-?DONE", "Get whether the last move ended.", cast=bool)
+    move_done = Instrument.measurement("MONO-?DONE", "Get whether the last move ended.",
+                                    get_process=flag)
     slit_width = Instrument.control(
         "SIDE-ENT-SLIT ?MICRONS", "SIDE-ENT-SLIT %d MICRONS",
         "Control the side entrance slit width, whole µm.",

@@ -9,6 +9,22 @@ class DeviceError(RuntimeError):
     """The instrument reported an error (its own error queue, status or reply)."""
 
 
+class ReplyError(DeviceError):
+    """A reply that could not be understood: garbled, truncated, of the wrong type or
+    length. Usually transient (noise on a line): worth one more try."""
+
+
+def flag(value) -> bool:
+    """A 0/1 reply as a bool (``get_process=flag``). Anything else -- a garbled, NaN or
+    over-range reply -- raises ReplyError: pymeasure's ``cast=bool`` would read "nan"
+    (and any text it cannot cast) as True, which for an interlock is the unsafe answer."""
+    if isinstance(value, str):
+        value = value.strip()
+    if not isinstance(value, bool) and value in (0, 1, "0", "1"):
+        return value in (1, "1")
+    raise ReplyError(f"expected 0 or 1, got {value!r:.40}")
+
+
 def wait(instrument: Instrument, seconds: float) -> None:
     """Wait ``seconds`` between polls of an instrument.
 

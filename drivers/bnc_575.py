@@ -13,7 +13,7 @@ that echo and checks it before the reply.
 from pymeasure.instruments import Channel, Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError
+from .base import DeviceError, ReplyError, flag
 from .roles import PulseGenerator
 
 #: Error replies ``?n`` (manual, "Error Codes").
@@ -42,7 +42,7 @@ def _reply(text: str) -> str:
 
 
 def _state(reply: str) -> bool:
-    return bool(int(reply))
+    return flag(reply)
 
 
 class PulseChannel(Channel):
@@ -106,12 +106,12 @@ class BNC575(Instrument, PulseGenerator):
         if self.echo:
             echoed = super().read()
             if echoed != command:
-                raise DeviceError(f"BNC 575 echoed {echoed!r} for {command!r}")
+                raise ReplyError(f"BNC 575 echoed {echoed!r} for {command!r}")
 
     def check_set_errors(self):
         reply = _reply(self.read())
         if reply != "ok":
-            raise DeviceError(f"BNC 575 answered {reply!r} instead of ok")
+            raise ReplyError(f"BNC 575 answered {reply!r} instead of ok")
         return []
 
     running = Instrument.control(

@@ -10,9 +10,11 @@ amplifier keys (``?RR``, ``?WV``, ``?PW``, ``?IL``) follow that convention; chec
 against the unit's own manual before using it on a real amplifier.
 """
 
+import re
+
 from pymeasure.instruments import Instrument
 
-from .base import DeviceError, poll
+from .base import DeviceError, ReplyError, flag, poll
 from .roles import PumpLaser
 
 
@@ -56,10 +58,10 @@ class Astrella(Instrument, PumpLaser):
     status_text = Instrument.measurement(
         "?ST", "Get the status: Off, Warming Up, Ready or Fault.", preprocess_reply=_reply, cast=str)
     keyswitch = Instrument.measurement("?K", "Get the key switch state (True: on).",
-                                       preprocess_reply=_reply, cast=bool)
+                                       preprocess_reply=_reply, get_process=flag)
     interlock_closed = Instrument.measurement(
         "?IL", "Get the safety interlock state (True: closed, emission allowed).",
-        preprocess_reply=_reply, cast=bool)
+        preprocess_reply=_reply, get_process=flag)
     faults = Instrument.measurement("?F", "Get the active fault codes (0: none).",
                                     preprocess_reply=_reply, cast=str)
     rep_rate = Instrument.measurement("?RR", "Get the repetition rate in Hz.", preprocess_reply=_reply)
@@ -94,8 +96,11 @@ class Astrella(Instrument, PumpLaser):
         self.shutter = False
 
     def check_fault(self) -> None:
-        if self.faults != "0":
-            raise DeviceError(f"Astrella reports fault(s) {self.faults}")
+        codes = self.faults
+        if not re.fullmatch(r"\d+(,\d+)*", codes):
+            raise ReplyError(f"Astrella fault codes {codes!r:.40} are not numbers")
+        if codes != "0":
+            raise DeviceError(f"Astrella reports fault(s) {codes}")
 
     def settings(self) -> dict:
         return {"status": self.status_text, "shutter_open": self.shutter, "rep_rate_Hz": self.rep_rate,

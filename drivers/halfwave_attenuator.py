@@ -59,6 +59,10 @@ class HalfWaveAttenuator(Attenuator):
     def max_pulse_energy(self) -> float:
         return self._max
 
+    @property
+    def min_pulse_energy(self) -> float:
+        return self.transmission_at(self.angle_for(0.0)) * self._max
+
     def angle_for(self, transmission: float) -> float:
         """Plate angle (deg) giving ``transmission`` of the maximum."""
         if self.law == "table":
@@ -80,6 +84,12 @@ class HalfWaveAttenuator(Attenuator):
         if not 0.0 <= transmission <= 1.0:
             raise ValueError(f"transmission {transmission:g} is outside [0, 1]")
         self.stage.move_to(self.angle_for(transmission))
+
+    def safe_state(self) -> None:
+        """Stop any motion, then go to minimum transmission."""
+        self.stage.stop()
+        self.stage.wait_until_stopped()
+        self.set_transmission(0.0)
 
     @property
     def identity(self) -> str:

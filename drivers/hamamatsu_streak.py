@@ -34,7 +34,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 from pyvisa import rname
 
-from .base import DeviceError, poll
+from .base import DeviceError, ReplyError, poll
 from .roles import StreakCamera
 
 ERRORS = {
@@ -66,7 +66,7 @@ def time_value(text: str) -> float:
     """Seconds of a RemoteEx time string (``20 ns``, ``1 us``, ``10ms``)."""
     match = _TIME.fullmatch(text)
     if match is None:
-        raise DeviceError(f"unexpected time value {text!r} from HPD-TA")
+        raise ReplyError(f"unexpected time value {text!r} from HPD-TA")
     return float(Decimal(match[1]).scaleb(dict(UNITS)[match[2]]))
 
 
@@ -123,7 +123,7 @@ class HPDTA(Instrument, StreakCamera):
                 break
         replied, _, payload = rest.partition(",")
         if replied.lower() != name.lower() or not code.isdigit():
-            raise DeviceError(f"unexpected reply {reply!r} to {self._sent!r}")
+            raise ReplyError(f"unexpected reply {reply!r} to {self._sent!r}")
         if code != "0":
             raise DeviceError(f"RemoteEx error {code} ({ERRORS.get(int(code), 'unknown')}) "
                               f"for {self._sent!r}")

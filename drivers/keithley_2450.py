@@ -13,6 +13,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley.keithley2450 import Keithley2450 as PymeasureKeithley2450
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
+from .base import flag
 from .keithley_smu import KeithleySourceMeter, finite
 
 #: What a reading measures while sourcing voltage or current.
@@ -53,7 +54,7 @@ class Keithley2450(KeithleySourceMeter, PymeasureKeithley2450):
     @property
     def in_compliance(self) -> bool:
         limit = "VOLT:ILIM" if self.source_mode == "voltage" else "CURR:VLIM"
-        return bool(int(self.values(f":SOUR:{limit}:TRIP?")[0]))
+        return flag(self.ask(f":SOUR:{limit}:TRIP?"))
 
     def settings(self) -> dict:
         return super().settings() | {"sense": self.sense_function}

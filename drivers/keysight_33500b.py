@@ -117,8 +117,9 @@ class Keysight33500B(Agilent33500, PulseGenerator):
         return self.output
 
     def safe_state(self) -> None:
-        """Output off, then the smallest amplitude above 0 V."""
+        """Output off, then the smallest amplitude above 0 V (into the declared load)."""
         self.output = False
+        self.output_load = self.load
         self.voltage_high = self.min_amplitude
         self.voltage_low = 0.0
         self.check_fault()

@@ -21,7 +21,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keysight.keysightDSOX1102G import KeysightDSOX1102G
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError
+from .base import DeviceError, ReplyError
 from .roles import Oscilloscope
 
 VOLTS_PER_DIV = (500e-6, 10.0)       # 1:1 probe
@@ -140,7 +140,7 @@ class InfiniiVision(KeysightDSOX1102G, Oscilloscope):
         head = self.read_bytes(2)
         if head[:1] != b"#" or not head[1:2].isdigit() or head[1:2] == b"0":
             rest = self.read()               # the rest of the reply: keep the line in step
-            raise DeviceError(f"expected a definite-length block after {query}, "
+            raise ReplyError(f"expected a definite-length block after {query}, "
                               f"got {(head.decode('latin-1') + rest)[:40]!r}")
         length = int(self.read_bytes(int(head[1:2])))
         data = self.read_bytes(length) if length else b""

@@ -21,7 +21,7 @@ from pymeasure.instruments.lakeshore.lakeshore_base import (LakeShoreHeaterChann
                                                             LakeShoreTemperatureChannel)
 from pyvisa.constants import Parity
 
-from .base import DeviceError
+from .base import DeviceError, flag
 from .cryostat import Settling
 from .roles import TemperatureController
 
@@ -73,7 +73,7 @@ class HeaterLoop(LakeShoreHeaterChannel):
         validator=_ramp_values, get_process_list=lambda v: (int(v[0]), v[1]),
         check_set_errors=True)
     ramping = Channel.measurement(
-        "RAMPST? {ch}", """Get whether the setpoint is ramping.""", cast=bool)
+        "RAMPST? {ch}", """Get whether the setpoint is ramping.""", get_process=flag)
     pid = Channel.control(
         "PID? {ch}", "PID {ch},%g,%g,%g",
         """Control the loop's (P, I, D): P, I 0.1-1000, D 0-200 %.""",

@@ -22,7 +22,7 @@ when the link stays quiet. This driver sends no keep-alive.
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError, poll
+from .base import DeviceError, ReplyError, poll
 from .roles import PumpLaser
 
 #: ``STATE`` codes (QSmartControl ``state_dict``).
@@ -39,7 +39,7 @@ def _value(reply: str) -> str:
     """``STATE = 2`` -> ``2``."""
     name, equals, value = reply.partition("=")
     if not equals:
-        raise DeviceError(f"unexpected Q-smart reply {reply!r}")
+        raise ReplyError(f"unexpected Q-smart reply {reply!r}")
     return value.strip()
 
 
@@ -73,7 +73,7 @@ class QSmart(Instrument, PumpLaser):
             raise DeviceError(f"Q-smart refused {self._sent!r}: {line!r}")
         status = super().read(**kwargs).strip()
         if not status.startswith("OK"):
-            raise DeviceError(f"Q-smart answered {self._sent!r} with {line!r}, {status!r}")
+            raise ReplyError(f"Q-smart answered {self._sent!r} with {line!r}, {status!r}")
         return line
 
     def check_set_errors(self):

@@ -10,7 +10,7 @@ the CONEX USB virtual port runs at 921 600 baud.
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_range
 
-from .base import DeviceError, poll
+from .base import DeviceError, ReplyError, poll
 from .roles import LinearStage, RotationStage
 
 #: ``TE`` error characters (manual §2.2, command TE).
@@ -39,6 +39,7 @@ STATES = {
 }
 READY = range(0x32, 0x36)
 NOT_REFERENCED = range(0x0A, 0x12)
+IN_MOTION = (0x1E, 0x1F, 0x28, 0x46, 0x47)       # homing, moving, jogging
 
 
 def _strip(prefix):
@@ -89,7 +90,7 @@ class SMC100(Instrument):
         """Controller state code (``TS``), see ``STATES``; raises on a positioner error."""
         reply = self.ask("1TS")
         if not reply.startswith("1TS") or len(reply) != 9:
-            raise DeviceError(f"unexpected reply to 1TS: {reply!r}")
+            raise ReplyError(f"unexpected reply to 1TS: {reply!r}")
         errors, state = int(reply[3:7], 16), int(reply[7:9], 16)
         if errors:
             raise DeviceError(f"positioner error flags 0x{errors:04X} (state {STATES.get(state, state)})")
@@ -123,6 +124,10 @@ class SMC100(Instrument):
 
     def wait_until_ready(self) -> None:
         poll(self, lambda: self.state in READY, self.move_timeout, what="SMC100 move")
+
+    def wait_until_stopped(self) -> None:
+        """Wait while the stage is homing, moving or jogging."""
+        poll(self, lambda: self.state not in IN_MOTION, self.move_timeout, what="SMC100 stop")
 
     def _move(self, position: float, wait: bool) -> None:
         low, high = self.limits

@@ -44,7 +44,7 @@ import struct
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_range
 
-from .base import DeviceError, poll
+from .base import DeviceError, ReplyError, poll
 from .roles import TunablePumpLaser
 
 START, END, ESCAPE = 0x0D, 0x0A, 0x5E
@@ -81,7 +81,7 @@ def parse_telegram(frame: bytes) -> tuple[int, int, int, int, bytes]:
     """(dest, source, type, register, data) of a received telegram; raises on bad framing
     or CRC."""
     if len(frame) < 2 or frame[0] != START or frame[-1] != END:
-        raise DeviceError(f"not an Interbus telegram: {frame.hex(' ')}")
+        raise ReplyError(f"not an Interbus telegram: {frame.hex(' ')}")
     body, escaped = bytearray(), False
     for byte in frame[1:-1]:
         if escaped:
@@ -92,9 +92,9 @@ def parse_telegram(frame: bytes) -> tuple[int, int, int, int, bytes]:
         else:
             body.append(byte)
     if escaped or len(body) < 6:
-        raise DeviceError(f"truncated Interbus telegram: {frame.hex(' ')}")
+        raise ReplyError(f"truncated Interbus telegram: {frame.hex(' ')}")
     if crc16(bytes(body[:-2])) != struct.unpack(">H", body[-2:])[0]:
-        raise DeviceError(f"CRC error in the reply telegram {frame.hex(' ')}")
+        raise ReplyError(f"CRC error in the reply telegram {frame.hex(' ')}")
     return body[0], body[1], body[2], body[3], bytes(body[4:-2])
 
 
@@ -152,7 +152,7 @@ class SuperK(Instrument, TunablePumpLaser):
             raise DeviceError(f"{where}: {REPLY_TYPES.get(kind, f'telegram type {kind}')} "
                               f"instead of {REPLY_TYPES[expected_type]}")
         if (source, to, echoed) != (dest, HOST, register):
-            raise DeviceError(f"{where}: reply from module {source} for register "
+            raise ReplyError(f"{where}: reply from module {source} for register "
                               f"0x{echoed:02X} to address {to}")
         return data
 

@@ -25,7 +25,7 @@ import struct
 import numpy as np
 from pymeasure.instruments import Instrument
 
-from .base import DeviceError
+from .base import ReplyError
 from .roles import Spectrometer
 
 PIXELS = 2048
@@ -53,7 +53,7 @@ class USB2000Plus(Instrument, Spectrometer):
         self.write_bytes(bytes([0x05, slot]))
         reply = self.read_bytes(17)
         if reply[:2] != bytes([0x05, slot]):
-            raise DeviceError(f"unexpected reply to EEPROM read of slot {slot}: {reply[:2].hex()}")
+            raise ReplyError(f"unexpected reply to EEPROM read of slot {slot}: {reply[:2].hex()}")
         return reply[2:].split(b"\x00", 1)[0].decode("ascii").strip()
 
     def status(self) -> dict:
@@ -88,7 +88,7 @@ class USB2000Plus(Instrument, Spectrometer):
         self.write_bytes(b"\x09")
         reply = self.read_bytes(2 * PIXELS + 1)
         if reply[-1] != SYNC:
-            raise DeviceError(f"spectrum sync byte is 0x{reply[-1]:02X}, expected 0x{SYNC:02X}")
+            raise ReplyError(f"spectrum sync byte is 0x{reply[-1]:02X}, expected 0x{SYNC:02X}")
         return np.frombuffer(reply, dtype="<u2", count=PIXELS)
 
     def acquire(self) -> np.ndarray:

@@ -34,7 +34,7 @@ import math
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set
 
-from .base import DeviceError, poll
+from .base import DeviceError, flag, poll
 from .roles import PowerMeter
 from .validators import within
 
@@ -108,7 +108,8 @@ class NovaII(Instrument, PowerMeter):
         validator=within("wavelength", "nm"), values=(0, math.inf), dynamic=True,
         set_process=round, check_set_errors=True)
     energy_flag = Instrument.measurement(
-        "EF", "Get whether a new pulse was measured since the last energy reading.", cast=bool)
+        "EF", "Get whether a new pulse was measured since the last energy reading.",
+        get_process=flag)
     energy = Instrument.measurement(
         "SE", "Get the energy of the latest pulse, J (inf: over range).",
         preprocess_reply=_over_range_as_inf)

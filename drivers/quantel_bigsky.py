@@ -21,7 +21,7 @@ import re
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError, poll
+from .base import DeviceError, ReplyError, poll
 from .roles import PumpLaser
 
 #: ``IQ`` flags, in the order the laser prints them.
@@ -35,7 +35,7 @@ def _number(reply: str) -> str:
     """The value in a fixed-width reply: ``freq.  10.00 Hz`` -> ``10.00``."""
     found = re.findall(r"\d+(?:\.\d+)?", reply)
     if not found:
-        raise DeviceError(f"no value in Big Sky reply {reply!r}")
+        raise ReplyError(f"no value in Big Sky reply {reply!r}")
     return found[-1]
 
 
@@ -215,8 +215,8 @@ class BigSkyUltra(Instrument, PumpLaser):
         self._action(">R0", ("shutter closed",))
 
     def check_fault(self) -> None:
-        if self.status["interlock"]:
-            raise DeviceError(f"Big Sky interlock open ({self.first_interlock})")
+        """The Big Sky reports no faults but interlock shutdowns, which ``interlock_ok``
+        reports (a run pauses until the interlock closes)."""
 
     def settings(self) -> dict:
         return {"state": self.state, "lamp_frequency_Hz": self.lamp_frequency,

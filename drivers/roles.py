@@ -92,6 +92,18 @@ class Role(ABC):
         if adapter is not None:
             adapter.close()
 
+    def discard_replies(self) -> None:
+        """Throw away whatever the instrument(s) queued for reading (before a retry)."""
+        from pymeasure.instruments import Instrument
+
+        for part in [self] + [v for v in vars(self).values() if isinstance(v, Instrument)]:
+            adapter = getattr(part, "adapter", None)
+            if adapter is not None:
+                try:
+                    adapter.flush_read_buffer()
+                except Exception:
+                    pass
+
 
 class PumpLaser(Role):
     """A pulsed pump laser: shutter, repetition rate, wavelength, status."""
@@ -190,12 +202,19 @@ class Attenuator(Role):
     def max_pulse_energy(self) -> float:
         """Calibrated pulse energy at the sample at full transmission, in J."""
 
+    @property
+    @abstractmethod
+    def min_pulse_energy(self) -> float:
+        """Calibrated pulse energy at the sample at minimum transmission, in J."""
+
     @setpoint("pulse_energy", "J")
     def set_pulse_energy(self, energy: float) -> None:
-        """Attenuate so that ``energy`` J per pulse reach the sample."""
-        if not 0 <= energy <= self.max_pulse_energy:
+        """Attenuate so that ``energy`` J per pulse reach the sample. Energies the
+        attenuator cannot make are refused -- in particular below its minimum, where it
+        would deliver more than asked."""
+        if not self.min_pulse_energy <= energy <= self.max_pulse_energy:
             raise ValueError(f"pulse energy {energy:g} J is outside what the attenuator can "
-                             f"deliver (0 to {self.max_pulse_energy:g} J at full transmission)")
+                             f"deliver ({self.min_pulse_energy:g} to {self.max_pulse_energy:g} J)")
         self.set_transmission(energy / self.max_pulse_energy)
 
     def safe_state(self) -> None:

@@ -290,6 +290,10 @@ class VariableNDAttenuator(Attenuator):
     def max_pulse_energy(self) -> float:
         return self._max
 
+    @property
+    def min_pulse_energy(self) -> float:
+        return self._max * 10 ** -self.max_density
+
     def safe_state(self) -> None:
         """Darkest setting (maximum optical density)."""
         self.stage.move_to(self.zero_angle + self.span)

@@ -13,7 +13,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.thorlabs.thorlabspm100usb import ThorlabsPM100USB
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError, poll
+from .base import DeviceError, ReplyError, poll
 from .roles import PowerMeter
 
 OVER_RANGE = 9.0e37
@@ -45,8 +45,12 @@ class PM100D(ThorlabsPM100USB, PowerMeter):
     def check_set_errors(self):
         errors = self.check_errors()
         if errors:
-            raise DeviceError(f"PM100D error {errors[0]}")
+            code, text = errors[0]
+            raise DeviceError(f"PM100D error {int(code)}, {str(text).strip(chr(34))}")
         return []
+
+    def check_fault(self) -> None:
+        self.check_set_errors()
 
     def zero(self, timeout: float = 30.0) -> None:
         """Dark zero (block the beam first)."""
@@ -62,8 +66,10 @@ class PM100D(ThorlabsPM100USB, PowerMeter):
         self.wavelength = wavelength
         self.check_set_errors()
 
-    def _reading(self, value: float) -> float:
-        if not math.isfinite(value) or value >= OVER_RANGE:
+    def _reading(self, value) -> float:
+        if not isinstance(value, float) or math.isnan(value):
+            raise ReplyError(f"PM100D reading {value!r} is not a number")
+        if value >= OVER_RANGE:
             raise DeviceError(f"PM100D reading over range ({value:g})")
         return value
 

@@ -19,7 +19,7 @@ connection).
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError, poll
+from .base import DeviceError, ReplyError, flag, poll
 from .roles import Shutter
 
 
@@ -47,7 +47,7 @@ class SC10(Instrument, Shutter):
         self.read_bytes(1)                     # the space after the prompt's ">"
         echo, _, answer = reply.partition("\r")
         if echo.strip() != self._sent:
-            raise DeviceError(f"SC10 did not echo {self._sent!r}: {reply!r}")
+            raise ReplyError(f"SC10 did not echo {self._sent!r}: {reply!r}")
         answer = answer.strip()
         if answer.startswith("Command error"):
             raise DeviceError(f"SC10 refused {self._sent!r}: {answer}")
@@ -60,11 +60,11 @@ class SC10(Instrument, Shutter):
     version = Instrument.measurement("id?", "Get the model and firmware version.", cast=str)
     enabled = Instrument.measurement(
         "ens?", "Get whether the output is enabled (manual mode: shutter open).",
-        cast=int, get_process=bool)
+        get_process=flag)
     closed = Instrument.measurement("closed?", "Get whether the shutter is closed.",
-                                    cast=int, get_process=bool)
+                                    get_process=flag)
     interlock_tripped = Instrument.measurement(
-        "interlock?", "Get whether the interlock is tripped.", cast=int, get_process=bool)
+        "interlock?", "Get whether the interlock is tripped.", get_process=flag)
     mode = Instrument.control(
         "mode?", "mode=%d", "Control the operating mode: manual, auto, single, repeat or "
         "external gate.", validator=strict_discrete_set,

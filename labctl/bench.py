@@ -8,19 +8,30 @@ callers that do not own a role claimed by a run, and turn any driver failure int
 ``InstrumentError`` naming the role, the resource and what failed.
 """
 
+import functools
 import inspect
+import logging
+import math
+import struct
 import threading
 import time
-from contextlib import contextmanager
+import typing
+from contextlib import contextmanager, nullcontext
 
+import numpy as np
+import pyvisa
+
+from drivers.base import ReplyError
 from drivers.roles import ROLES, setpoint_values
 
 from . import config as config_module
 from . import registry
 from .beam import Beam
-from .errors import InstrumentError, LabctlError, RoleBusy
+from .errors import InstrumentError, LabctlError, RoleBusy, UsageError
+from .locks import ResourceLock, lock_all
 
 MANUAL = "manual"        # owner of views used by the GUI's manual controls and scripts
+log = logging.getLogger(__name__)
 
 
 class RoleView:
@@ -56,7 +67,9 @@ class RoleView:
         def call(*args, **kwargs):
             for quantity, value, unit in setpoint_values(method, args, kwargs):
                 self._bench.check_setpoint(quantity, value, unit, line=self._slot.partition(".")[2])
-            return self._bench._call(self, name, lambda: getattr(driver, name)(*args, **kwargs))
+            shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+            return self._bench._call(self, name, lambda: getattr(driver, name)(*args, **kwargs),
+                                     command=f"{name}({shown})")
         call.__name__ = name
         call.__doc__ = getattr(type(driver), name).__doc__
         return call
@@ -77,20 +90,31 @@ class Bench:
         self._claims: dict[str, object] = {}
         self._claim_lock = threading.Lock()
         self._open = True
+        self.resource_locks = []  # held on a real bench: no other process talks to it
+        self.runner = None        # the one runner that drives this bench
+        self.on_retry = None     # callable(slot, message): a run's record of its retries
 
     # -- opening ------------------------------------------------------------------
     @classmethod
-    def open(cls, config=None, *, sample=None, time_scale=None, seed=None, slots=None):
+    def open(cls, config=None, *, sample=None, time_scale=None, seed=None, slots=None, faults=()):
         """Open the instruments of a bench config (a ``BenchConfig``, a path, or None
         for the built-in simulated bench). ``slots`` limits which are opened; the
-        simulated backend accepts a ``sample`` preset or file, ``time_scale`` and ``seed``."""
+        simulated backend accepts a ``sample`` preset or file, ``time_scale``, ``seed``
+        and ``faults`` to inject (``sim_instruments.faults``)."""
         if not isinstance(config, config_module.BenchConfig):
             config = config_module.load(config)
         wanted = [s for s in config.instruments if slots is None or s in slots]
         sim, library, sample_info = None, config.visa_library, None
+        if faults and config.backend != "sim":
+            raise UsageError("faults can only be injected into the simulated bench")
+        if time_scale is not None and not (math.isfinite(time_scale) and time_scale >= 0):
+            raise UsageError(f"time scale {time_scale!r}: must be a finite number >= 0")
+        locks = []
         if config.backend == "sim":
-            sim, sample_info = _open_sim(config, wanted, sample, time_scale, seed)
+            sim, sample_info = _open_sim(config, wanted, sample, time_scale, seed, faults)
             library = sim.library
+        else:
+            locks = lock_all({s: config.instruments[s].resource for s in wanted})
         drivers = {}
         try:
             for slot in wanted:
@@ -99,8 +123,11 @@ class Bench:
         except BaseException:
             for driver in drivers.values():
                 _quietly(driver.close)
+            for lock in locks:
+                lock.release()
             raise
         bench = cls(config, drivers, sim)
+        bench.resource_locks = locks
         if sample_info is not None:
             bench.sample = sample_info
         return bench
@@ -119,16 +146,17 @@ class Bench:
         for slot, spec in config.instruments.items():
             entry = {"model": spec.model, "resource": spec.resource}
             try:
-                driver = _open_driver(spec, library)
-            except InstrumentError as exc:
-                found[slot] = entry | {"error": str(exc)}
-                continue
-            try:
-                entry |= {"identity": driver.identity, "settings": driver.settings()}
-            except Exception as exc:
-                entry["error"] = f"{slot} at {spec.resource}: does not answer: {type(exc).__name__}: {exc}"
-            finally:
-                _quietly(driver.close)
+                with nullcontext() if config.backend == "sim" else ResourceLock(slot, spec.resource):
+                    driver = _open_driver(spec, library)
+                    try:
+                        entry |= {"identity": driver.identity, "settings": driver.settings()}
+                    except Exception as exc:
+                        entry["error"] = (f"{slot} at {spec.resource}: does not answer: "
+                                          f"{type(exc).__name__}: {exc}")
+                    finally:
+                        _quietly(driver.close)
+            except (InstrumentError, RoleBusy) as exc:
+                entry["error"] = str(exc)
             found[slot] = entry
         return found
 
@@ -139,6 +167,8 @@ class Bench:
         self.safe_state()
         for driver in self.drivers.values():
             _quietly(driver.close)
+        for lock in self.resource_locks:
+            lock.release()
         self._open = False
 
     def __enter__(self):
@@ -158,6 +188,8 @@ class Bench:
         """The view of a role (``beam`` selects a qualified slot: ``PumpLaser.ns``). A
         specialised role (``Spectrograph``, ``TunablePumpLaser``) is found in the slot of
         the role it specialises. The view exposes only the asked role's interface."""
+        if role not in ROLES:
+            raise UsageError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
         wanted = ROLES[role]
         slot = self.config.resolve(role, beam)
         if slot is None:
@@ -194,18 +226,42 @@ class Bench:
         """The owner (a run) holding ``slot``, or None."""
         return self._claims.get(slot, (None, 0))[0]
 
-    def _call(self, view, name, action):
-        owner = self.claimed_by(view._slot)
+    def _call(self, view, name, action, command=None):
+        """Run a role member: serialized, its reply checked against the role's declared
+        type, transient faults retried with a doubling back-off, every other failure
+        turned into an InstrumentError naming role, resource and command."""
+        slot = view._slot
+        owner = self.claimed_by(slot)
         if owner is not None and owner is not view._owner:
-            raise RoleBusy(f"{view._slot} is in use by a run; {name} refused")
-        with self._locks[view._slot]:
-            try:
-                return action()
-            except LabctlError:
-                raise
-            except Exception as exc:
-                spec = self.config.instruments[view._slot]
-                raise InstrumentError(view._slot, spec.resource, f"{name}: {exc}") from exc
+            raise RoleBusy(f"{slot} is in use by a run; {name} refused")
+        spec = self.config.instruments[slot]
+        expected = declared_return(type(view._driver), name)
+        with self._locks[slot]:
+            for attempt in range(spec.retries + 1):
+                try:
+                    value = action()
+                    check_reply(value, expected, name)
+                    return value
+                except LabctlError:
+                    raise
+                except Exception as exc:
+                    text = f"{name}: {type(exc).__name__}: {exc}"
+                    if not transient(exc) or attempt == spec.retries:
+                        tries = f" (after {attempt + 1} attempts)" if attempt else ""
+                        raise InstrumentError(slot, spec.resource, text + tries,
+                                              command=command or name) from exc
+                    log.warning("%s: transient fault, retrying: %s", slot, text)
+                    if self.on_retry is not None:
+                        self.on_retry(slot, f"{slot} at {spec.resource}: {text}; retried")
+                    view._driver.discard_replies()
+                    self.sleep(spec.retry_backoff * 2 ** attempt)
+
+    def check_faults(self, slots, owner=MANUAL) -> None:
+        """Ask each instrument in ``slots`` for the errors and faults it reports (error
+        queue, status word); the first that reports one raises InstrumentError."""
+        for slot in slots:
+            role, _, qualifier = slot.partition(".")
+            self.role(role, qualifier, owner=owner).check_fault()
 
     # -- safety -------------------------------------------------------------------
     def check_setpoint(self, quantity: str, value: float, unit: str | None = None,
@@ -225,6 +281,11 @@ class Bench:
         specimen = Sample.load(sample)
         self.sim.mount(specimen)
         self.sample = _sample_info(specimen)
+
+    def set_step(self, index) -> None:
+        """The run step in progress (the simulated bench's faults can be tied to it)."""
+        if self.sim is not None:
+            self.sim.step = index
 
     def set_analyzer(self, in_path: bool) -> None:
         """Record whether the analyzer polarizer is in the detection path (inserted by
@@ -272,12 +333,59 @@ class Bench:
         return snap
 
     # -- time ---------------------------------------------------------------------
+    def now(self) -> float:
+        """Seconds on the bench's clock (simulated on the simulated bench, monotonic
+        otherwise): for durations, not for dates."""
+        return self.sim.clock.now() if self.sim is not None else time.monotonic()
+
     def sleep(self, seconds: float) -> None:
         """Wait; on the simulated bench the wait runs on its clock."""
         if self.sim is not None:
             self.sim.clock.sleep(seconds)
         else:
             time.sleep(seconds)
+
+
+@functools.lru_cache(maxsize=None)
+def declared_return(cls, name):
+    """The return type a role interface declares for a member (property or method)."""
+    for klass in cls.__mro__:
+        if klass.__dict__.get("role") and name in vars(klass):
+            member = vars(klass)[name]
+            function = member.fget if isinstance(member, property) else member
+            return getattr(function, "__annotations__", {}).get("return")
+    return None
+
+
+def check_reply(value, expected, name) -> None:
+    """Raise ReplyError if a value does not look like what the role declares: a finite
+    number for ``float``, a finite array for ``np.ndarray``, the right tuple."""
+    def bad(what):
+        raise ReplyError(f"{name} returned {value!r:.60} instead of {what}")
+    if expected is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            bad("a number")
+        if not math.isfinite(value):
+            bad("a finite number")
+    elif expected is bool and not isinstance(value, (bool, np.bool_)):
+        bad("true or false")
+    elif expected is np.ndarray:
+        if not isinstance(value, np.ndarray):
+            bad("an array")
+        if value.dtype.kind in "fc" and not np.isfinite(value).all():
+            bad("finite values")
+    elif typing.get_origin(expected) is tuple:
+        if not isinstance(value, tuple) or len(value) != len(typing.get_args(expected)):
+            bad(f"a tuple of {len(typing.get_args(expected))}")
+        for item, kind in zip(value, typing.get_args(expected)):
+            check_reply(item, kind, name)
+
+
+def transient(exc) -> bool:
+    """Faults worth another try: a timeout, a garbled or mistyped reply."""
+    if isinstance(exc, pyvisa.errors.VisaIOError):
+        return exc.error_code == pyvisa.constants.StatusCode.error_timeout
+    return isinstance(exc, (ReplyError, UnicodeDecodeError, struct.error))
 
 
 def _declared(cls, name):
@@ -290,7 +398,7 @@ def _declared(cls, name):
     return getattr(cls, name)
 
 
-def _open_sim(config, slots, sample, time_scale, seed):
+def _open_sim(config, slots, sample, time_scale, seed, faults=()):
     from sim_instruments.library import SimBench
     from sim_instruments.sample import Sample
 
@@ -302,7 +410,11 @@ def _open_sim(config, slots, sample, time_scale, seed):
     sim = SimBench(instruments, sample=specimen,
                    time_scale=sim_cfg["time_scale"] if time_scale is None else time_scale,
                    seed=sim_cfg["seed"] if seed is None else seed,
-                   optics={"beam_lines": sim_cfg["beam_lines"]})
+                   optics={"beam_lines": sim_cfg["beam_lines"]}, faults=faults)
+    unknown = {f.slot for f in sim.faults} - set(slots)
+    if unknown:
+        raise UsageError(f"fault for {', '.join(sorted(unknown))}: no such instrument on the bench "
+                         f"(instruments: {', '.join(slots)})")
     return sim, _sample_info(specimen)
 
 

@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--time-scale", type=float, help="simulated bench: wall time per simulated second")
     run.add_argument("--seed", type=int, help="simulated bench: random seed")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--fault", action="append", default=[], metavar="SLOT:KIND[@WHEN][*N]",
+                     help="simulated bench: make an instrument fail, e.g. Spectrometer:timeout@step=5 "
+                          "(kinds: timeout, disconnect, error, garbage, truncated, nan, slow=SECONDS; "
+                          "when: step=N, command=REGEX, p=PROBABILITY; *N or *always)")
 
     lst = sub.add_parser("list", help="procedures, sample presets and the bench's roles")
     bench_options(lst)
@@ -124,14 +128,16 @@ def cmd_run(args) -> int:
             if preview.ok:
                 print("  every setpoint is inside the envelope")
         if not preview.ok:
-            raise UsageError(f"{len(preview.violations)} setpoint(s) outside the safety envelope; "
-                             "nothing was sent")
+            raise UsageError(f"{len(preview.violations)} setpoint(s) outside the safety envelope, "
+                             f"first: {preview.violations[0]}; nothing was sent")
         return 0
 
     directory = args.out or config.data_dir
     store = RunStore(directory, headline=lambda name, results: registry.procedure_class(name).headline(results))
     sample = args.sample if config.backend == "sim" else None
-    with Bench.open(config, sample=sample, time_scale=args.time_scale, seed=args.seed) as bench:
+    faults = [_fault(text) for text in args.fault]
+    with Bench.open(config, sample=sample, time_scale=args.time_scale, seed=args.seed,
+                    faults=faults) as bench:
         if config.backend != "sim" and args.sample:
             bench.sample = {"name": args.sample}
         runner = Runner(bench)
@@ -146,7 +152,7 @@ def cmd_run(args) -> int:
             run.wait()
     path = store.paths.get(run.uid)
     figures = []
-    if path is not None and run.steps_done > 1:
+    if path is not None and run.steps_done > 1 and run.uid not in store.broken:
         data = open_run(path)
         figures = [str(p) for p in save(cls.figures(data), path)]
     stop = run.stop
@@ -158,6 +164,15 @@ def cmd_run(args) -> int:
     else:
         _print_summary(procedure, bench, run, path, figures)
     return 0 if stop.status == "finished" else 1
+
+
+def _fault(text):
+    from sim_instruments.faults import Fault
+
+    try:
+        return Fault.parse(text)
+    except ValueError as exc:
+        raise UsageError(f"--fault {exc}") from None
 
 
 def _print_summary(procedure, bench, run, path, figures):

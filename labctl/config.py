@@ -39,7 +39,7 @@ BUILTIN_DIR = Path(__file__).parent / "benches"
 DEFAULT_SIM = BUILTIN_DIR / "sim.yaml"
 
 _TOP_KEYS = {"name", "backend", "visa_library", "data_dir", "safety", "roles", "sim"}
-_ROLE_KEYS = {"model", "resource", "connection", "options", "sim"}
+_ROLE_KEYS = {"model", "resource", "connection", "options", "sim", "retries", "retry_backoff"}
 _SIM_KEYS = {"time_scale", "seed", "sample", "beam_lines"}
 _SERIAL = {
     "baud_rate": int, "data_bits": int,
@@ -63,6 +63,8 @@ class InstrumentConfig:
     connection: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
     sim: dict = field(default_factory=dict)
+    retries: int = 2                # more attempts after a transient fault
+    retry_backoff: float = 0.1      # s before the first retry, doubling
 
     @property
     def interface(self) -> str:
@@ -87,6 +89,8 @@ class BenchConfig:
         """The configured slot filling ``role`` (with its qualifier, e.g. ``ns``): the
         role's own slot or that of a role it specialises (a ``Spectrograph`` in the
         ``Spectrometer.hr`` slot). None if there is none."""
+        if role not in ROLES:
+            return None
         for klass in ROLES[role].__mro__:
             name = klass.__dict__.get("role")
             if name and self.slot(name, qualifier) in self.instruments:
@@ -179,8 +183,14 @@ def _instrument(slot, spec, source) -> InstrumentConfig:
         if not isinstance(spec.get(key, {}), dict):
             raise ConfigError(source, f"{where}.{key}", "must be a mapping")
     connection = _connection(spec.get("connection", {}), parsed, source, f"{where}.connection")
+    retries, backoff = spec.get("retries", 2), spec.get("retry_backoff", 0.1)
+    if not (isinstance(retries, int) and 0 <= retries <= 10):
+        raise ConfigError(source, f"{where}.retries", f"must be a whole number 0...10, got {retries!r}")
+    if not (isinstance(backoff, (int, float)) and 0 <= backoff <= 60):
+        raise ConfigError(source, f"{where}.retry_backoff", f"must be 0...60 s, got {backoff!r}")
     return InstrumentConfig(slot, role, model, str(parsed), connection,
-                            dict(spec.get("options", {})), dict(spec.get("sim", {})))
+                            dict(spec.get("options", {})), dict(spec.get("sim", {})),
+                            retries, float(backoff))
 
 
 def _connection(spec, parsed, source, where) -> dict:

@@ -58,5 +58,14 @@ class InstrumentError(LabctlError):
         super().__init__(f"{role} at {resource}: {message}{detail}")
 
 
+class RunFileError(UsageError):
+    """A run file that does not exist or is not a labctl run file."""
+
+
+class StorageError(LabctlError):
+    """The run file or the catalog cannot be written (disk full, quota, permissions):
+    the run stops there; the steps completed before stay in the file."""
+
+
 class RoleBusy(LabctlError):
     """An instrument is in use by a run; manual commands are locked out."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from .beam import Beam
 
 #: Roles that belong to a beam line (their slots carry the line's qualifier).
+PUMP_ROLES = {"PumpLaser", "TunablePumpLaser"}
 BEAM_ROLES = {"PumpLaser", "TunablePumpLaser", "Attenuator", "Shutter", "PowerMeter"}
 from .errors import ParameterError, SafetyError
 from .parameters import declared
@@ -120,13 +121,17 @@ class Procedure:
 
     def slots(self) -> dict:
         """Qualifier of each role's slot (required and optional roles): the beam line for
-        the pump-side roles, none for the rest. Override to choose e.g. another detector."""
-        return {role: self.beam_line() if role in BEAM_ROLES else ""
-                for role in self.roles + self.optional}
+        the pump-side roles, none for the rest. A procedure with a pump also holds its
+        beam line's shutter, when the bench has one. Override to choose e.g. another
+        detector."""
+        roles = self.roles + self.optional
+        if PUMP_ROLES & set(roles) and "Shutter" not in roles:
+            roles += ("Shutter",)
+        return {role: self.beam_line() if role in BEAM_ROLES else "" for role in roles}
 
     def required(self) -> dict:
         """The slots of the roles the procedure cannot run without."""
-        return {role: q for role, q in self.slots().items() if role not in self.optional}
+        return {role: q for role, q in self.slots().items() if role in self.roles}
 
     def plan(self) -> list[PlannedStep]:
         raise NotImplementedError

@@ -12,8 +12,10 @@ in its safe state before the stop record is emitted. One runner drives one bench
 queue up and execute one at a time.
 """
 
+import array
 import enum
 import logging
+import math
 import platform
 import threading
 import time
@@ -21,13 +23,19 @@ import traceback
 import uuid
 from importlib.metadata import PackageNotFoundError, version
 
+import numpy as np
 import pandas as pd
 
-from .errors import LabctlError, PlanRefused, UsageError
+from drivers.roles import ROLES
+
+from .errors import InstrumentError, LabctlError, PlanRefused, RoleBusy, SafetyError, UsageError
 from .procedure import EndRun
 from .records import Analysis, Descriptor, Event, Start, Step, Stop
+from .safety import QUANTITIES
 
 log = logging.getLogger(__name__)
+
+LIVE_EVERY_STEP = 200
 
 
 class RunState(str, enum.Enum):
@@ -86,6 +94,7 @@ class Run:
         self._pause = False
         self._abort_reason = None
         self.suspenders = []        # (check, interval): check() -> reason to hold, or None
+        self.slots = []             # the instruments the run holds
 
     def __repr__(self):
         return f"<Run {self.procedure.name} {self.uid[:8]} {self._state.value}>"
@@ -156,8 +165,13 @@ class Run:
 
     # -- used by the worker and the procedure -------------------------------------
     @property
+    def abort_reason(self) -> str | None:
+        """Why this run, or a run it is part of, was asked to abort (None: it was not)."""
+        return next((run._abort_reason for run in self.chain() if run._abort_reason is not None), None)
+
+    @property
     def abort_requested(self) -> bool:
-        return self._abort_reason is not None or (self.parent is not None and self.parent.abort_requested)
+        return self.abort_reason is not None
 
     def chain(self) -> list:
         """This run and the runs it is part of (a series and its inner run)."""
@@ -170,7 +184,7 @@ class Run:
     def boundary(self, context) -> None:
         """A step boundary: honour abort and pause requests and the suspenders."""
         if self.abort_requested:
-            raise Aborted(self._abort_reason or self.parent._abort_reason)
+            raise Aborted(self.abort_reason)
         self._suspend(context)
         if not self._pause:
             return
@@ -180,7 +194,7 @@ class Run:
         with self._cond:
             self._cond.wait_for(lambda: not self._pause or self.abort_requested)
         if self.abort_requested:
-            raise Aborted(self._abort_reason)
+            raise Aborted(self.abort_reason)
         self._transition(RunState.RUNNING)
         self.procedure.on_resume(context)
         context.event("resumed", "run resumed")
@@ -194,7 +208,14 @@ class RunContext:
         self.uid = run.uid
         self.axes: dict = {}
         self.results: dict = {}
-        self.table: dict = {}
+        self.table: dict = {}           # column -> array('d') of every step's value
+        self.analyzed = 0               # steps the live analysis has seen
+        self.retried: list[str] = []    # slot of every transient fault retried
+
+    def retry(self, slot: str, message: str) -> None:
+        """Record a transient instrument fault the bench retried."""
+        self.retried.append(slot)
+        self.event("retry", message, slot=slot)
 
     def role(self, name: str, qualifier: str | None = None):
         """The view of a role (in the slot the procedure chose for it), owned by this run."""
@@ -207,6 +228,22 @@ class RunContext:
         if qualifier is None:
             qualifier = self.run.procedure.slots().get(name, "")
         return self.bench.config.resolve(name, qualifier) in self.bench.drivers
+
+    def open_beam(self) -> None:
+        """Let the pump reach the sample: the laser's shutter, then the beam line's
+        shutter if the bench has one there."""
+        for shutter in self._shutters():
+            shutter.open_shutter()
+
+    def close_beam(self) -> None:
+        """Block the pump: the beam line's shutter (if any), then the laser's."""
+        for shutter in reversed(self._shutters()):
+            shutter.close_shutter()
+
+    def _shutters(self) -> list:
+        slots = self.run.procedure.slots()
+        pump = "TunablePumpLaser" if "TunablePumpLaser" in slots else "PumpLaser"
+        return [self.role(pump)] + ([self.role("Shutter")] if self.has("Shutter") else [])
 
     def set_axis(self, name: str, values, unit: str) -> None:
         """Declare an axis of the recorded arrays (before the first step)."""
@@ -221,11 +258,15 @@ class RunContext:
         ``interval`` s between re-checks."""
         self.run.suspenders.append((check, interval))
 
+    def now(self) -> float:
+        """Seconds on the bench's clock (simulated time on the simulated bench)."""
+        return self.bench.now()
+
     def sleep(self, seconds: float, interval: float = 0.5) -> None:
         """Wait, honouring abort requests (simulated time on the simulated bench)."""
         while seconds > 0:
             if self.run.abort_requested:
-                raise Aborted(self.run._abort_reason)
+                raise Aborted(self.run.abort_reason)
             chunk = min(interval, seconds)
             self.bench.sleep(chunk)
             seconds -= chunk
@@ -248,6 +289,10 @@ class Runner:
     """Executes runs on one bench, one at a time, and feeds their records to subscribers."""
 
     def __init__(self, bench, subscribers=()):
+        if bench.runner is not None:
+            raise RoleBusy(f"bench {bench.config.name!r} already has a runner; "
+                           "queue runs on bench.runner")
+        bench.runner = self
         self.bench = bench
         self._subscribers = [(s, False) for s in subscribers]
         self._queue: list[Run] = []
@@ -256,6 +301,14 @@ class Runner:
         self._worker = None
         self.current: Run | None = None
         self.state_listeners = []
+
+    def close(self) -> None:
+        """Give the bench up (after the last run): another runner may then drive it."""
+        with self._lock:
+            if self.current is not None or self._queue:
+                raise RoleBusy("the runner still has runs to finish; abort them first")
+            if self.bench.runner is self:
+                self.bench.runner = None
 
     # -- subscribers --------------------------------------------------------------
     def subscribe(self, callback, critical: bool = False):
@@ -334,12 +387,17 @@ class Runner:
             run.owner = run.parent.owner
         context = RunContext(self, run)
         outer, self.current = self.current, run
+        if run.parent is None:
+            bench.on_retry = context.retry
         status, reason, tb, started = RunState.FINISHED, "completed", "", False
         try:
             run._transition(RunState.RUNNING)
             slots = [slot for r, q in procedure.slots().items()
                      if (slot := bench.config.resolve(r, q)) in bench.drivers]
+            run.slots = slots
             with bench.claimed(slots, run.owner):
+                if run.parent is None:
+                    self._interlocks(run, context, slots)
                 if procedure.beam() is not None:
                     bench.set_beam(procedure.beam())
                 plan = procedure.plan()
@@ -366,7 +424,9 @@ class Runner:
         except Aborted as exc:
             status, reason = RunState.ABORTED, str(exc) or "aborted"
         except Exception as exc:
-            status, reason = RunState.FAILED, _describe(exc)
+            step = getattr(exc, "labctl_step", None)
+            status = RunState.FAILED
+            reason = (f"step {step}: " if step is not None else "") + _describe(exc)
             tb = traceback.format_exc()
             log.error("run %s failed: %s", run.uid[:8], reason)
         finally:
@@ -377,9 +437,13 @@ class Runner:
         ends and its waiters are released."""
         try:
             failures = self.bench.safe_state() if run.parent is None else {}
+            self._analyze(run, context)            # results of every completed step
             if failures:
                 reason += "; NOT SAFE: " + "; ".join(f"{s}: {m}" for s, m in failures.items())
                 status = RunState.FAILED
+            if context.retried:
+                reason += (f"; {len(context.retried)} transient fault(s) retried "
+                           f"({', '.join(dict.fromkeys(context.retried))})")
             if not started:
                 self._emit(self._start_record(run, [], {}))
             run.stop = Stop(run.uid, status.value, reason, time.time(), run.steps_done,
@@ -392,6 +456,9 @@ class Runner:
                             results=context.results, traceback=traceback.format_exc())
         finally:
             self.current = outer
+            if run.parent is None:
+                self.bench.on_retry = None
+                self.bench.set_step(None)
             if run.state != status:
                 if status == RunState.ABORTED and run.state != RunState.ABORTING:
                     run._transition(RunState.ABORTING)
@@ -413,18 +480,69 @@ class Runner:
             config=bench.config.source, parent=run.parent.uid if run.parent else None,
             notes=run.notes)
 
+    def _interlocks(self, run, context, slots) -> None:
+        """Interlocks every run gets for the instruments it holds: a laser interlock
+        opening suspends the run until it closes again."""
+        for slot in slots:
+            driver = self.bench.drivers[slot]
+            if isinstance(driver, ROLES["PumpLaser"]):
+                role, _, qualifier = slot.partition(".")
+                view = self.bench.role("PumpLaser", qualifier, owner=run.owner)
+                run.suspenders.append((lambda v=view, s=slot: None if v.interlock_ok
+                                       else f"{s}: safety interlock open", 5.0))
+
+    def _check_measured(self, run, context, scalars, columns) -> None:
+        """Fail the run when a measured value of an envelope quantity lies outside the
+        envelope (delivered fluence above the limit despite a correct setpoint), and when
+        a source-meter the run holds reached its compliance."""
+        line = run.procedure.beam_line()
+        for column in columns:
+            value = scalars.get(column.name)
+            if column.name in QUANTITIES and value is not None and math.isfinite(value):
+                try:
+                    self.bench.envelope.check(column.name, value, column.unit, line=line)
+                except SafetyError as exc:
+                    raise SafetyError(f"measured {column.name}", exc.value, exc.limit,
+                                      self.bench.envelope.source) from None
+        for slot, driver in self.bench.drivers.items():
+            if isinstance(driver, ROLES["SourceMeter"]) and self.bench.claimed_by(slot) is run.owner:
+                role, _, qualifier = slot.partition(".")
+                view = self.bench.role("SourceMeter", qualifier, owner=run.owner)
+                if view.output_enabled and view.in_compliance:
+                    raise InstrumentError(slot, self.bench.config.instruments[slot].resource,
+                                          "compliance reached: output switched off, run stopped")
+
     def _step(self, run, context, step) -> None:
-        data = run.procedure.measure(context, step)
+        self.bench.set_step(run.steps_done)
+        try:
+            data = run.procedure.measure(context, step)
+            self.bench.check_faults(run.slots, run.owner)   # an error voids the step
+        except Exception as exc:
+            exc.labctl_step = getattr(exc, "labctl_step", run.steps_done)   # innermost step
+            raise
         columns, arrays = run.procedure.schema()
         scalars = {c.name: float(data.get(c.name, float("nan"))) for c in columns}
         record = Step(run.uid, run.steps_done, time.time(), scalars,
                       {a.name: data[a.name] for a in arrays})
         self._emit(record)
         run.steps_done += 1
+        self._check_measured(run, context, scalars, columns)
         for name, value in scalars.items():
-            context.table.setdefault(name, []).append(value)
+            context.table.setdefault(name, array.array("d")).append(value)
+        n = run.steps_done
+        if n <= LIVE_EVERY_STEP or n % (n // LIVE_EVERY_STEP) == 0:
+            self._analyze(run, context)
+
+    def _analyze(self, run, context) -> None:
+        """Live analysis on the table of scalars: after every step of runs up to
+        ``LIVE_EVERY_STEP`` steps, then about that many times per run (the cost of one
+        analysis grows with the run); always once more at the end."""
+        if context.analyzed == run.steps_done:
+            return
+        context.analyzed = run.steps_done
+        table = pd.DataFrame({name: np.array(values) for name, values in context.table.items()})
         try:
-            context.results = run.procedure.analyze(pd.DataFrame(context.table))
+            context.results = run.procedure.analyze(table)
         except Exception as exc:       # analysis must never stop acquisition
             context.event("warning", f"live analysis failed: {_describe(exc)}")
             return

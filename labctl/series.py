@@ -55,8 +55,7 @@ class Series(Procedure):
         return self.inner_procedure().slots() | super().slots()
 
     def required(self):
-        own = {role: q for role, q in super().slots().items() if role not in self.optional}
-        return self.inner_procedure().required() | own
+        return self.inner_procedure().required() | super().required()
 
     def beam_line(self):
         return self.inner_procedure().beam_line()

@@ -14,10 +14,17 @@ The file is created when the instruments are set up (the descriptor record), swi
 HDF5's single-writer/multiple-reader mode and flushed after every step: a reader may
 open it at any time, and a crash (even SIGKILL) loses at most the step in flight. The
 catalog (``catalog.sqlite`` in the same directory) indexes every run.
+
+A full disk stops the run instead of corrupting its file: before each step the store
+checks that the data disk keeps its reserve free. A write that fails anyway (quota, file
+size limit) stops the run too; the file is left as its last flush wrote it, with every
+step before, and the catalog records why.
 """
 
+import ctypes
 import json
 import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +34,11 @@ import numpy as np
 import pandas as pd
 
 from .catalog import Catalog
+from .errors import RunFileError, StorageError, UsageError
 from .records import Analysis, Descriptor, Event, Start, Step, Stop, jsonable
 
 FORMAT = 1
+RESERVE = 50 * 2**20          # bytes the data disk keeps free; a run stops before using them
 _SAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
 
 
@@ -40,6 +49,11 @@ def safe_name(text: str, limit: int = 40) -> str:
 
 def _json_bytes(value) -> np.ndarray:
     return np.frombuffer(json.dumps(jsonable(value)).encode(), dtype="u1")
+
+
+def _line(entry: dict) -> bytes:
+    """A log entry as a JSON line."""
+    return (json.dumps(jsonable(entry)) + "\n").encode()
 
 
 def _append_bytes(dataset, data: np.ndarray) -> None:
@@ -57,6 +71,22 @@ class _OpenRun:
         self.scalars = None
         self.arrays = {}
         self.row = None
+        self.broken = None              # why the file can no longer be written
+        self.pending = []               # log entries from before the file exists (setup)
+
+    def abandon(self, exc, what) -> str:
+        """Stop writing after a failed write; the file keeps what its last flush wrote.
+        Closing it, or letting Python free its handles, makes HDF5 retry the failed write
+        and crash: the handles are kept (leaked) until the process ends, and this process
+        does not reopen the file."""
+        match = re.search(r"error message = '([^']+)'", str(exc))
+        reason = match.group(1) if match else getattr(exc, "strerror", None) or str(exc)
+        self.broken = f"run file {self.path}: cannot write {what} ({reason})"
+        for obj in (self.file, self.scalars, *self.arrays.values()):
+            if obj is not None:
+                ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+        self.file, self.scalars, self.arrays = None, None, {}
+        return self.broken
 
     def create(self, descriptor: Descriptor) -> None:
         start = self.start
@@ -90,8 +120,11 @@ class _OpenRun:
         f.create_dataset("log", shape=(0,), maxshape=(None,), dtype="u1", chunks=(4096,))
         f.create_dataset("stop", shape=(0,), maxshape=(None,), dtype="u1", chunks=(1024,))
         f.swmr_mode = True
-        f.flush()
         self.file = f
+        for entry in self.pending:
+            self.log(entry)
+        self.pending = []
+        f.flush()
 
     def step(self, step: Step) -> None:
         n = self.scalars.shape[0]
@@ -105,7 +138,10 @@ class _OpenRun:
         self.file.flush()
 
     def log(self, entry: dict) -> None:
-        _append_bytes(self.file["log"], np.frombuffer((json.dumps(jsonable(entry)) + "\n").encode(), "u1"))
+        if self.file is None:
+            self.pending.append(entry)
+            return
+        _append_bytes(self.file["log"], np.frombuffer(_line(entry), "u1"))
         self.file.flush()
 
     def finish(self, stop: Stop) -> None:
@@ -116,6 +152,7 @@ class _OpenRun:
                                 "sample": str(self.start.sample.get("name", ""))})
                 f.create_dataset("start", data=_json_bytes({k: v for k, v in vars(self.start).items()
                                                             if k not in ("columns", "arrays")}))
+                f.create_dataset("log", data=np.frombuffer(b"".join(map(_line, self.pending)), "u1"))
                 f.create_dataset("stop", data=_json_bytes(stop))
                 f.attrs["status"] = stop.status
             return
@@ -130,14 +167,33 @@ class _OpenRun:
 class RunStore:
     """Record subscriber writing run files and the catalog into ``directory``."""
 
-    def __init__(self, directory, headline=None):
+    def __init__(self, directory, headline=None, reserve: int = RESERVE):
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.reserve = reserve
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            probe = self.directory / ".labctl-write-test"
+            try:
+                probe.write_bytes(bytes(65536))
+            finally:
+                probe.unlink(missing_ok=True)
+        except OSError as exc:
+            raise UsageError(f"data directory {self.directory}: cannot write there "
+                             f"({exc.strerror or exc})") from None
+        free = self.free()
+        if free < reserve:
+            raise UsageError(f"data directory {self.directory}: {_mb(free)} free, below the "
+                             f"{_mb(reserve)} a run keeps in reserve; free some space first")
         self.catalog = Catalog(self.directory)
         self.catalog.recover()
         self.headline = headline or (lambda procedure, results: "")
         self._runs: dict[str, _OpenRun] = {}
         self.paths: dict[str, Path] = {}
+        self.broken: dict[str, str] = {}    # uid -> why its file could not be written
+
+    def free(self) -> int:
+        """Bytes free on the data disk."""
+        return shutil.disk_usage(self.directory).free
 
     def path_for(self, start: Start) -> Path:
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(start.time))
@@ -153,20 +209,42 @@ class RunStore:
             self._runs[record.uid] = _OpenRun(record, path)
             self.paths[record.uid] = path
             self.catalog.begin(record, path)
-        elif isinstance(record, Descriptor):
-            self._runs[record.uid].create(record)
-        elif isinstance(record, Step):
-            self._runs[record.uid].step(record)
-        elif isinstance(record, Event):
-            self._runs[record.uid].log({"event": record.kind, "time": record.time,
-                                        "message": record.message, "data": record.data})
-        elif isinstance(record, Analysis):
-            self._runs[record.uid].log({"analysis": record.index, "results": record.results})
-        elif isinstance(record, Stop):
-            run = self._runs.pop(record.uid)
-            run.finish(record)
+            return
+        run = self._runs[record.uid]
+        if isinstance(record, Stop):
+            del self._runs[record.uid]
+            if run.broken is None:
+                try:
+                    run.finish(record)
+                except (OSError, RuntimeError) as exc:
+                    self.broken[record.uid] = run.abandon(exc, "the stop record")
             self.catalog.finish(record, self.headline(run.start.procedure, record.results),
                                 json.dumps(jsonable(record.results)))
+            return
+        if run.broken is not None:      # the run is stopping: nothing more goes to the file
+            return
+        what = f"step {record.index}" if isinstance(record, Step) else "the run's log"
+        if isinstance(record, Step) and (free := self.free()) < self.reserve:
+            raise StorageError(f"data disk nearly full: {_mb(free)} free in {self.directory}, "
+                               f"reserve {_mb(self.reserve)}; run stopped before step "
+                               f"{record.index}, the steps before it are in {run.path}")
+        try:
+            if isinstance(record, Descriptor):
+                run.create(record)
+            elif isinstance(record, Step):
+                run.step(record)
+            elif isinstance(record, Event):
+                run.log({"event": record.kind, "time": record.time,
+                         "message": record.message, "data": record.data})
+            elif isinstance(record, Analysis):
+                run.log({"analysis": record.index, "results": record.results})
+        except (OSError, RuntimeError) as exc:
+            self.broken[record.uid] = run.abandon(exc, what)
+            raise StorageError(self.broken[record.uid] + "; the steps before it are kept") from None
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:.0f} MB"
 
 
 @dataclass
@@ -210,8 +288,12 @@ class RunData:
 
 
 def _load_json(ds) -> dict | None:
+    """A JSON record; None if empty or cut short by a failed write."""
     raw = bytes(ds[:]) if ds.shape[0] else b""
-    return json.loads(raw) if raw else None
+    try:
+        return json.loads(raw) if raw else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
 
 
 def open_run(path, arrays: bool = True) -> RunData:
@@ -220,12 +302,21 @@ def open_run(path, arrays: bool = True) -> RunData:
     ``arrays=False`` skips loading the arrays (scalars and metadata only).
     """
     path = Path(path)
+    if not path.is_file():
+        raise RunFileError(f"{path}: no such run file")
     try:
         f = h5py.File(path, "r", swmr=True, locking=False)
     except OSError:
-        f = h5py.File(path, "r", locking=False)     # written without SWMR (ended in setup)
+        try:
+            f = h5py.File(path, "r", locking=False)     # written without SWMR (ended in setup)
+        except OSError as exc:
+            raise RunFileError(f"{path}: not an HDF5 run file ({exc})") from None
     with f:
+        if "start" not in f or f.attrs.get("labctl_format") != FORMAT:
+            raise RunFileError(f"{path}: an HDF5 file, but not a labctl run file (format {FORMAT})")
         start = _load_json(f["start"])
+        if start is None:
+            raise RunFileError(f"{path}: its start record is unreadable")
         stop = _load_json(f["stop"])
         steps = f["scalars"].shape[0] if "scalars" in f else 0
         if "arrays" in f:

@@ -48,6 +48,10 @@ class AstrellaTwin(Twin):
         self.put("interlock", 0)
         self.put("shutter", 0)
 
+    def close_interlock(self) -> None:
+        """The door is closed again (the shutter stays closed until opened)."""
+        self.put("interlock", 1)
+
     def laser_output(self) -> LaserOutput:
         on = self.status() == "Ready" and bool(self.get("shutter"))
         return LaserOutput(on, self.get("wavelength"), 100e-15, 1000.0, self.energy)

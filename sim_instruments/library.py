@@ -30,6 +30,7 @@ from pyvisa_sim.devices import Device, Devices
 from pyvisa_sim.highlevel import SimVisaLibrary
 
 from .clock import SimClock
+from .faults import Fault, corrupt
 from .optics import Optics
 from .twin import MODELS_DIR, scpi_short_form, twin_class
 
@@ -125,12 +126,66 @@ class SimBenchLibrary(SimVisaLibrary):
     def add(self, resource: str, device: TwinDevice) -> None:
         self.devices.add_device(to_canonical_name(resource), device)
 
+    def _gone(self, device):
+        if getattr(device, "disconnected", False):
+            raise errors.VisaIOError(constants.StatusCode.error_connection_lost)
+
+    def write(self, session, data: bytes):
+        """Write, unless a fault says otherwise (see ``sim_instruments.faults``)."""
+        sess = self.sessions.get(session)
+        device = getattr(sess, "device", None)
+        if not isinstance(device, TwinDevice):
+            return super().write(session, data)
+        self._gone(device)
+        sim = self.sim
+        fault = next((f for f in sim.faults if f.fires(device.twin.slot, bytes(data), sim.step, sim.rng)), None)
+        if fault is None:
+            return super().write(session, data)
+        timeout = sess.get_attribute(constants.ResourceAttribute.timeout_value)[0] / 1000
+        if fault.kind == "disconnect":
+            sim.fault_log.append((device.twin.slot, fault.kind, sim.step, bytes(data)))
+            device.disconnected = True
+            self._gone(device)
+        if fault.kind == "slow" and fault.delay <= timeout:
+            sim.fault_log.append((device.twin.slot, fault.kind, sim.step, bytes(data)))
+            sim.clock.sleep(fault.delay)
+            return super().write(session, data)
+        if fault.kind == "error" and device.twin.inject_error(device):
+            sim.fault_log.append((device.twin.slot, fault.kind, sim.step, bytes(data)))
+            return super().write(session, data)
+        # Reply faults: the command is processed, its reply lost or damaged. A command
+        # without a reply leaves the fault armed for the next one.
+        before = len(device._output_buffers)
+        result = super().write(session, data)
+        buffers = device._output_buffers
+        if len(buffers) == before:
+            fault.fired -= 1
+            return result
+        sim.fault_log.append((device.twin.slot, fault.kind, sim.step, bytes(data)))
+        if fault.kind in ("timeout", "slow"):               # too late is lost
+            while len(buffers) > before:
+                buffers.pop()
+            return result
+        kind = "garbage" if fault.kind == "error" else fault.kind
+        for i in range(before, len(buffers)):
+            buffers[i] = bytearray(corrupt(kind, bytes(buffers[i]), device._response_eom, sim.rng))
+        return result
+
+    def flush(self, session, mask):
+        """Discard what the device has queued for reading."""
+        device = getattr(self.sessions.get(session), "device", None)
+        if isinstance(device, TwinDevice):
+            with device.lock:
+                device._output_buffers.clear()
+        return constants.StatusCode.success
+
     def read(self, session, count: int):
         """Hand over a whole reply (up to ``count`` bytes / the termination character)."""
         sess = self.sessions.get(session)
         device = getattr(sess, "device", None)
         if not isinstance(device, TwinDevice):
             return super().read(session, count)
+        self._gone(device)
         termchar = None
         if sess.get_attribute(constants.ResourceAttribute.termchar_enabled)[0]:
             termchar = sess.get_attribute(constants.ResourceAttribute.termchar)[0]
@@ -171,9 +226,12 @@ class SimBench:
     ``PumpLaser.ns`` ...) so that the optics know which twin plays which part.
     """
 
-    def __init__(self, instruments, *, sample=None, time_scale=0.0, seed=0, optics=None):
+    def __init__(self, instruments, *, sample=None, time_scale=0.0, seed=0, optics=None, faults=()):
         self.instruments = [dict(spec) for spec in instruments]
         self.seed = seed
+        self.faults = [f if isinstance(f, Fault) else Fault.parse(f) for f in faults]
+        self.fault_log = []        # (slot, kind, step, message) of every fault that fired
+        self.step = None           # the run step in progress (set by the bench)
         self.clock = SimClock(time_scale)
         self.sample = sample
         self.optics = Optics(self, **(optics or {}))
@@ -203,6 +261,22 @@ class SimBench:
 
     def twin(self, slot: str):
         return self.twins[slot]
+
+    def hazards(self) -> dict:
+        """What could still harm the sample, a device or a person, judged from the twins'
+        own state (not from what the drivers believe): {slot or "sample": why}. An
+        instrument out of its safe state whose hazard another one contains (a laser
+        that no longer answers, behind a closed shutter) is listed as contained."""
+        found = {slot: "not in its safe state" for slot, twin in self.twins.items()
+                 if not twin.safe_state_reached()}
+        env = self.optics.environment()
+        if self.optics.pumps():
+            found["sample"] = "pump light reaches it"
+        elif env.drive is not None or env.bias_voltage:
+            found["sample"] = "electrically driven"
+        else:
+            found = {slot: why + ", contained" for slot, why in found.items()}
+        return found
 
     def mount(self, sample) -> None:
         """Put a sample on the simulated bench, as the experimenter does by hand: a fresh

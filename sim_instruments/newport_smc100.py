@@ -135,5 +135,9 @@ class SMC100Twin(Twin):
     def on_command_error(self, error_key):
         self.error, self._pending = self._pending or "A", None
 
+    def inject_error(self, device) -> bool:
+        self.error = "V"                         # error during command execution
+        return True
+
     def safe_state_reached(self) -> bool:
         return not self.moving()

@@ -88,6 +88,7 @@ class Optics:
                       for name, line in (beam_lines or {"": {}}).items()}
         self.beam = Beam()
         self.analyzer_in_path = False    # the analyzer polarizer is inserted by hand
+        self.delivered = {"fluence": 0.0, "pulse_energy": 0.0}   # maxima at the sample, µJ/cm², µJ
         self._last = None
 
     def _twin(self, role: str, line: str):
@@ -154,9 +155,14 @@ class Optics:
         write to any instrument, so that changes of state are accounted piecewise)."""
         now = self.sim.clock.now()
         sample = self.sim.sample
+        pumps = self.pumps()
+        for pump in pumps:                    # what physically reached the sample
+            self.delivered["fluence"] = max(self.delivered["fluence"], pump.fluence)
+            self.delivered["pulse_energy"] = max(self.delivered["pulse_energy"],
+                                                 pump.fluence * self.beam.area)
         if self._last is not None and now > self._last and sample is not None:
             env = self.environment() if sample.electrical else None
-            sample.advance(self.pumps(), env, now - self._last)
+            sample.advance(pumps, env, now - self._last)
         self._last = now
 
     def collect(self, wl, seconds: float, resolution: float = 0.0, rng=None):

@@ -13,8 +13,12 @@ Emission per pulse is a sum of bands:
 * exciton (X) spontaneous band ∝ P(N ≥ 1) = 1 − e^−⟨N⟩, times QY(T); optionally split
   into fine-structure lines with orthogonal linear dipoles (``polarization``);
 * biexciton (XX) band red-shifted by Δ_XX, ∝ P(N ≥ 2), dissociating thermally;
-* stimulated band (ASE or lasing modes) on the rate-equation S-curve
-  u² − (N − N_th)u − β N_th N = 0 (in units of ⟨N⟩): slope β below threshold, 1 above.
+* stimulated emission on the rate-equation S-curve u² − (N − N_th)u − β N_th N = 0 (in
+  units of ⟨N⟩): slope β below threshold, 1 above. Either ASE -- the unamplified part β·N
+  is spontaneous emission coupled into the amplified direction and keeps the exciton's
+  lines, polarization and decay; what the gain adds (u − β·N) takes the Gaussian ASE band,
+  its polarization and lifetime -- or (with a ``mode_spacing``) evenly spaced cavity
+  modes, Lorentzian lines of FWHM λ/Q, that take all of u.
 
 ⟨N⟩ = σ(λp)·j with j the photon fluence. The threshold is given as a fluence at the
 reference pump and converted to ⟨N_th⟩ through σ; it then moves with temperature (a
@@ -32,8 +36,11 @@ characteristic temperature) and charging (bias). The modifiers of each experimen
   voltage the device is destroyed;
 * ``electroluminescence``: a diode driven with current density J emits EQE(J)·J photons
   with roll-off, plus stimulated EL on an S-curve in J; Joule heating
-  ΔT = R_th·I·V·(1 − e^{−τp/τ_T}) red-shifts the EL, raises the threshold, and destroys a
-  device driven in d.c. above its failure temperature.
+  ΔT(t) = R_th·I·V·(1 − e^{−t/τ_T}), averaged over the pulse, red-shifts the EL and raises
+  the threshold, and destroys a device driven in d.c. above its failure temperature. Pulses
+  drive the device through the current-sense resistor in series with it
+  (``device.sense_resistance``, the oscilloscope's), so the EL follows the current the
+  oscilloscope measures.
 """
 
 import math
@@ -46,7 +53,7 @@ import yaml
 from scipy import optimize
 
 from labctl import units
-from labctl.analysis.models import s_curve
+from labctl.analysis.models import s_curve, voigt
 from labctl.errors import ConfigError
 
 PRESETS_DIR = Path(__file__).parent / "presets"
@@ -89,7 +96,7 @@ SCHEMA = {
                  "breakdown_voltage": ("V", 1.0e9), "insulating": ("", 0.0)},
     "device": {"area": ("mm^2", 0.0), "leakage_resistance": ("ohm", 1.0e12),
                "series_resistance": ("ohm", 50.0), "saturation_current": ("A", 1.0e-12),
-               "ideality": ("", 2.0)},
+               "ideality": ("", 2.0), "sense_resistance": ("ohm", 0.0)},
     "electroluminescence": {"eqe": ("", 0.0), "roll_off": ("A/cm^2", 1.0e9),
                             "threshold": ("A/cm^2", 1.0e9), "beta": ("", 0.01),
                             "fwhm": ("meV", 82.0), "stimulated_fwhm": ("meV", 40.0),
@@ -378,16 +385,14 @@ class Sample:
         p1 = -math.expm1(-n)
         spont_length, stim_length = self._length_factors(pump.fluence, env.stripe_length, full_length)
         x_amplitude = (p1 + AUGER_EMISSION * (n - p1)) * spont_length
-        if pol.splitting > 0:
-            # two fine-structure lines with orthogonal dipoles, split symmetrically
-            spectrum = 0.0
-            for sign, axis in ((-1, pol.angle), (1, pol.angle + 90)):
-                center = HC_EV_NM / (HC_EV_NM / x_center + sign * pol.splitting * 5e-4)
-                width = math.hypot(nm_width(center, pol.line_fwhm), resolution)
-                spectrum = spectrum + 0.5 * analyzer(angle, lines_dolp, axis) * gaussian(wl, center, width)
-            spectrum = spectrum * x_amplitude
-        else:
-            spectrum = x_amplitude * analyzer(angle, lines_dolp, pol.angle) * gaussian(wl, x_center, x_fwhm)
+        st = p.stimulated
+        u = float(s_curve(n, self.threshold_occupancy(env), st.beta))
+        seed = self.seed(n)
+        collected = st.efficiency * stim_length
+        gain = 1 + (p.resonance.gain - 1) * resonant
+        if rng is not None and p.fluctuation > 0:
+            gain *= max(0.0, 1 + p.fluctuation / math.sqrt(max(pulses, 1.0)) * rng.standard_normal())
+        spectrum = (x_amplitude + collected * seed) * self._exciton_lines(wl, angle, lines_dolp, env, resolution)
         if pol.background > 0:
             spectrum = spectrum + pol.background * x_amplitude * analyzer(angle, pol.background_dolp, pol.angle) \
                 * gaussian(wl, x_center, math.hypot(pol.background_fwhm, resolution))
@@ -398,24 +403,43 @@ class Sample:
             bound = 1 / (1 + xx.dissociation * math.exp(-xx.binding_energy * 1e-3 / (K_B_EV * env.temperature)))
             spectrum = spectrum + xx.strength * bound * p2 * spont_length * analyzer(angle, 0.0, 0.0) \
                 * gaussian(wl, xx_center, math.hypot(xx.fwhm, resolution))
-        st = p.stimulated
-        u = float(s_curve(n, self.threshold_occupancy(env), st.beta))
-        u *= st.efficiency * (1 + (p.resonance.gain - 1) * resonant) * stim_length
-        if rng is not None and p.fluctuation > 0:
-            u *= max(0.0, 1 + p.fluctuation / math.sqrt(max(pulses, 1.0)) * rng.standard_normal())
-        modes = int(st.modes)
         center = st.center + p.resonance.red_shift * resonant
-        offsets = (np.arange(modes) - (modes - 1) / 2) * st.mode_spacing
-        width = math.hypot(st.fwhm, resolution)
-        band = sum(gaussian(wl, center + dx, width) for dx in offsets) / modes
+        if st.mode_spacing > 0:        # cavity modes: Lorentzian lines seen through the resolution
+            modes = int(st.modes)
+            offsets = (np.arange(modes) - (modes - 1) / 2) * st.mode_spacing
+            band = sum(voigt(wl, center + dx, resolution, st.fwhm) for dx in offsets) / modes
+        else:
+            band = gaussian(wl, center, math.hypot(st.fwhm, resolution))
         stim_axis = pol.angle + 90 if pol.splitting > 0 else pol.angle
-        return scale * (spectrum + u * analyzer(angle, pol.stimulated_dolp, stim_axis) * band)
+        amplified = collected * gain * (u - seed) * analyzer(angle, pol.stimulated_dolp, stim_axis)
+        return scale * (spectrum + amplified * band)
+
+    def seed(self, n: float) -> float:
+        """The unamplified part β·⟨N⟩ of ASE (spontaneous emission coupled into the amplified
+        direction: spontaneous light in every respect but its amount); 0 in a cavity, whose
+        modes take all of the S-curve's output."""
+        st = self.p.stimulated
+        return 0.0 if st.mode_spacing > 0 else st.beta * n
+
+    def _exciton_lines(self, wl, angle, dolp, env: Environment, resolution: float):
+        """The X band per unit emitted area as seen through the analyzer at ``angle``: two
+        fine-structure lines with orthogonal dipoles, split symmetrically, or one band."""
+        pol = self.p.polarization
+        x_center, x_fwhm = self.exciton_band(env, resolution)
+        if pol.splitting <= 0:
+            return analyzer(angle, dolp, pol.angle) * gaussian(wl, x_center, x_fwhm)
+        lines = 0.0
+        for sign, axis in ((-1, pol.angle), (1, pol.angle + 90)):
+            center = HC_EV_NM / (HC_EV_NM / x_center + sign * pol.splitting * 5e-4)
+            width = math.hypot(nm_width(center, pol.line_fwhm), resolution)
+            lines = lines + 0.5 * analyzer(angle, dolp, axis) * gaussian(wl, center, width)
+        return lines
 
     def dynamics(self, t, wl, pump: Pump, env: Environment, resolution: float = 0.0):
         """Time-resolved emission after one pulse at t = 0: photons per pulse per nm per
         second, shape (len(t), len(wl)). Every excited dot ends with one exciton decaying
         with τ_X; the extra excitons of multiply excited dots recombine by Auger with τ_A
-        (emitting a small fraction); the stimulated band lives for τ_stimulated. Charging
+        (emitting a small fraction); what gain adds to the spontaneous seed lives for τ_stimulated. Charging
         shortens the decays."""
         p, d, c = self.p, self.p.dynamics, self.p.charging
         t = np.clip(np.asarray(t, float)[:, None], 0.0, None)
@@ -428,11 +452,14 @@ class Sample:
             tau_se += (c.stimulated_lifetime * 1e-12 - tau_se) * self.charge
         scale = p.brightness * self.retained * self.quantum_yield(env.temperature)
         x_center, x_fwhm = self.exciton_band(env, resolution)
-        shape = (p1 * np.exp(-t / tau_x) / tau_x + AUGER_EMISSION * (n - p1) * np.exp(-t / tau_a) / tau_a)
-        spont = gaussian(wl, x_center, x_fwhm)[None, :] * shape
         st = p.stimulated
-        u = float(s_curve(n, self.threshold_occupancy(env), st.beta)) * st.efficiency
-        se = u * gaussian(wl, st.center, math.hypot(st.fwhm, resolution))[None, :] * np.exp(-t / tau_se) / tau_se
+        seed = self.seed(n)
+        exciton = p1 + st.efficiency * seed
+        shape = exciton * np.exp(-t / tau_x) / tau_x + AUGER_EMISSION * (n - p1) * np.exp(-t / tau_a) / tau_a
+        spont = gaussian(wl, x_center, x_fwhm)[None, :] * shape
+        u = float(s_curve(n, self.threshold_occupancy(env), st.beta)) - seed
+        se = st.efficiency * u * gaussian(wl, st.center, math.hypot(st.fwhm, resolution))[None, :] \
+            * np.exp(-t / tau_se) / tau_se
         return scale * (spont + se)
 
     # -- electrical ---------------------------------------------------------------
@@ -455,15 +482,31 @@ class Sample:
         """A/cm² through the device area."""
         return current / (self.p.device.area * 1e-2) if self.p.device.area > 0 else 0.0
 
-    def heating(self, voltage: float, pulse_width: float) -> float:
-        """Junction temperature rise (K) at the end of a pulse of ``pulse_width`` s at
-        ``voltage`` (``math.inf``: d.c.)."""
+    def drive_point(self, voltage: float, env: Environment, sense: float = 0.0) -> tuple[float, float]:
+        """(voltage across the device V, current A) when ``voltage`` drives it through
+        ``sense`` Ω in series."""
+        if sense <= 0 or voltage <= 0:
+            return voltage, self.current(voltage, env)
+        device = optimize.brentq(lambda v: v + sense * self.current(v, env) - voltage, 0.0, voltage,
+                                 xtol=1e-12)
+        return device, self.current(device, env)
+
+    def heating(self, voltage: float, pulse_width: float, sense: float = 0.0,
+                mean: bool = False) -> float:
+        """Junction temperature rise (K) driven by ``voltage`` through ``sense`` Ω, for
+        pulses of ``pulse_width`` s (``math.inf``: d.c.): ΔT(t) = ΔT∞·(1 − e^{−t/τ_T}),
+        ΔT∞ = R_th·I·V_device, at the end of a pulse or (``mean``) averaged over it,
+        ΔT∞·[1 − (τ_T/τp)(1 − e^{−τp/τ_T})]."""
         el = self.p.electroluminescence
         if el.thermal_resistance <= 0 or voltage <= 0:
             return 0.0
-        power = self.current(voltage, Environment()) * voltage
-        fraction = 1.0 if math.isinf(pulse_width) else -math.expm1(-pulse_width / (el.thermal_time * 1e-6))
-        return el.thermal_resistance * power * fraction
+        device, current = self.drive_point(voltage, Environment(), sense)
+        steady = el.thermal_resistance * current * device
+        if math.isinf(pulse_width):
+            return steady
+        x = pulse_width / (el.thermal_time * 1e-6)
+        end = -math.expm1(-x)
+        return steady * (1 - end / x if mean else end)
 
     def electroluminescence(self, wl, env: Environment, resolution: float = 0.0, rng=None):
         """Time-averaged EL spectral density (photons per second per nm) under the drive:
@@ -474,15 +517,16 @@ class Sample:
             return np.zeros_like(wl)
         if env.drive is not None:
             voltage, width, duty = env.drive.amplitude, env.drive.width, env.drive.width / env.drive.period
+            sense = dev.sense_resistance
         elif env.bias_voltage > 0:
-            voltage, width, duty = env.bias_voltage, math.inf, 1.0
+            voltage, width, duty, sense = env.bias_voltage, math.inf, 1.0, 0.0
         else:
             return np.zeros_like(wl)
-        current = self.current(voltage, env)
+        current = self.drive_point(voltage, env, sense)[1]
         j = self.current_density(current)
         if j <= 0:
             return np.zeros_like(wl)
-        hot = env.temperature + 0.5 * self.heating(voltage, width)      # average over the pulse
+        hot = env.temperature + self.heating(voltage, width, sense, mean=True)
         quench = self.quantum_yield(hot) / max(self.quantum_yield(env.temperature), 1e-12)
         rate = el.eqe / (1 + j / el.roll_off) * current / EV_J * quench        # photons/s in the pulse
         center = HC_EV_NM / (HC_EV_NM / self.p.exciton.center + el.shift * 1e-3 * (hot - self.p.temperature))

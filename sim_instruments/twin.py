@@ -155,6 +155,15 @@ class Twin:
         """Handle one binary message (framing = "raw"); return reply bytes or None."""
         raise NotImplementedError
 
+    def inject_error(self, device) -> bool:
+        """Report a fault through the instrument's own error mechanism (fault injection);
+        return False if it has none, and the reply is garbled instead. Default: an entry
+        in the YAML error queue."""
+        if not device._error_queues:
+            return False
+        self.push_error('-310,"System error"', device)
+        return True
+
     def poll_output(self, device) -> None:
         """Called before every read of ``device``: append replies that become due with
         time (a "move completed" message, an asynchronous notification) with

@@ -195,3 +195,15 @@ def test_result_interface():
         assert key in d
     assert d["methods"]["s-curve"]["name"] == "s-curve"
     assert r.points == 30
+
+
+def test_no_threshold_when_the_output_bends_up_without_narrowing():
+    """A sub-threshold sweep at 10 K (what the two-band fluence-sweep test measures): the
+    template-subtracted output is the biexciton band, superlinear, and the spectrum does
+    not narrow. On the output alone it passes for a kink; the linewidth vetoes it."""
+    fluence = [0.5085, 0.5684, 0.6455, 0.7272, 0.8344, 0.9367, 1.065, 1.2, 1.37, 1.569, 1.753, 2.014]
+    output = [-0.3366, 1.917, 5.995, 10.68, 17.81, 27.23, 38.5, 54.54, 78.28, 109.7, 144.2, 196.4]
+    fwhm = [8.725, 8.726, 8.717, 8.742, 8.75, 8.777, 8.764, 8.782, 8.805, 8.822, 8.825, 8.859]
+    assert find_threshold(fluence, output).found
+    r = find_threshold(fluence, output, fwhm)
+    assert not r.found and "linewidth does not narrow" in r.reason

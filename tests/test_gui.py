@@ -24,6 +24,7 @@ def slow_bench():
 
 def make_window(qtbot, bench, tmp_path):
     window = LabWindow(bench, tmp_path / "runs", settings_path=tmp_path / "gui.ini", monitor_interval=0.2)
+    window.procedure_box.setCurrentText("fluence-sweep")     # other procedures sort before it
 
     def stop_run(w):                      # no "abort the run?" dialog at teardown
         if w.active:
@@ -147,10 +148,13 @@ def test_closing_during_a_run_asks_then_aborts_to_safe_state(qtbot, slow_bench, 
 
 
 def test_failed_run_shows_the_instrument_and_the_failure(qtbot, bench, tmp_path):
+    from sim_instruments.faults import Fault
     window = make_window(qtbot, bench, tmp_path)
-    twin(bench, "PumpLaser").open_interlock()                         # the door opens
+    bench.sim.faults.append(Fault.parse("Spectrometer:disconnect@step=2"))   # cable pulled
     window.start()
     finish(qtbot, window)
     assert window.current.state == RunState.FAILED
     assert window.banner.isVisible()
-    assert "PumpLaser at ASRL1::INSTR" in window.banner.text() and "interlock" in window.banner.text()
+    text = window.banner.text()
+    assert "step 2: Spectrometer at USB0::0x2457::0x101E::USB2+H01234::0::RAW" in text
+    assert "connection" in text

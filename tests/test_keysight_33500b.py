@@ -65,7 +65,7 @@ def test_protocol_burst_trigger_and_ignored_trigger():
 
 def test_protocol_safe_state_output_off_then_minimum_amplitude():
     with expected_protocol(Keysight33500B, [
-        ("OUTP 0", None), ("VOLT:HIGH 0.002000", None), ("VOLT:LOW 0.000000", None), NO_ERROR,
+        ("OUTP 0", None), ("OUTP:LOAD INF", None), ("VOLT:HIGH 0.002000", None), ("VOLT:LOW 0.000000", None), NO_ERROR,
     ]) as gen:
         gen.safe_state()
 

@@ -138,7 +138,8 @@ def test_driver_against_twin_interlock_shuts_the_laser_down():
     laser.open_shutter()
     twin.open_interlock()
     assert not laser.shutter_open and not laser.interlock_ok and sim.optics.pumps() == []
-    with pytest.raises(DeviceError, match="interlock open"):
-        laser.check_fault()
+    laser.check_fault()                       # a shutdown, not a fault: a run pauses on it
+    with pytest.raises(DeviceError, match="interlock is open"):
+        laser.open_shutter()
     laser.safe_state()                                        # still works while shut down
     assert twin.safe_state_reached()

@@ -171,3 +171,51 @@ def test_safe_state_blocks_beams_before_moving_attenuators(bench):
     lasers = [i for i, s in enumerate(calls) if s.startswith(("PumpLaser", "Shutter"))]
     others = [i for i, s in enumerate(calls) if not s.startswith(("PumpLaser", "Shutter"))]
     assert lasers and max(lasers) < min(others)
+
+
+def test_laser_interlock_suspends_the_run_until_it_closes(bench, runner):
+    laser = twin(bench, "PumpLaser")
+    seen = {}
+
+    def watch(record):
+        if isinstance(record, Step) and record.index == 3 and "opened" not in seen:
+            seen["opened"] = True
+            laser.open_interlock()                      # someone opens the lab door
+        if isinstance(record, Event) and record.kind == "suspended":
+            seen["reason"] = record.message
+            seen["state"] = runner.current.state
+            laser.close_interlock()                     # ... and closes it again
+    runner.subscribe(watch)
+    run = runner.run(FluenceSweep(points=8))
+    assert seen["reason"] == "PumpLaser: safety interlock open"
+    assert seen["state"] == RunState.PAUSED
+    assert run.state == RunState.FINISHED and run.steps_done == 8
+
+
+def test_compliance_stops_the_run_and_switches_the_output_off(bench, runner):
+    from labctl.procedure import PlannedStep, Procedure
+
+    class Bias(Procedure):
+        name = "bias-probe"
+        roles = ("SourceMeter",)
+        columns = (Column("current", "A"),)
+
+        def plan(self):
+            return [PlannedStep(f"{v} V", (Setpoint("source_voltage", v, "V"),), 0, {"v": v})
+                    for v in (1.0, 5.0, 10.0)]
+
+        def setup(self, run):
+            source = run.role("SourceMeter")
+            source.set_current_compliance(0.01)           # the diode draws far more at 5 V
+            source.enable_output()
+
+        def measure(self, run, step):
+            source = run.role("SourceMeter")
+            source.set_voltage(step.values["v"])
+            return {"current": source.measure()[1]}
+
+    bench.mount_sample("qd_led_pulsed")
+    run = runner.run(Bias())
+    assert run.state == RunState.FAILED and "compliance reached" in run.stop.reason
+    assert run.steps_done == 2 and "NOT SAFE" not in run.stop.reason
+    assert not bench.drivers["SourceMeter"].output_enabled

@@ -105,3 +105,26 @@ def test_unfinished_status_without_catalog(tmp_path, runner):
     copy.write_bytes(path.read_bytes())
     assert open_run(copy).status == "finished"
     assert os.path.exists(copy)
+
+
+class NoteInSetup(FluenceSweep):
+    """Emits an event while it sets up (before the run file exists), then may fail."""
+    name = "note-in-setup"
+    fail = False
+
+    def setup(self, run):
+        run.event("note", "measured the pump spot before the first step")
+        if self.fail:
+            raise RuntimeError("the spot is off the sample")
+        super().setup(run)
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_events_from_setup_reach_the_run_file(runner, fail):
+    procedure = NoteInSetup(points=3)
+    procedure.fail = fail
+    run = runner.run(procedure)
+    data = open_run(runner.store.paths[run.uid])
+    assert data.status == ("failed" if fail else "finished")
+    assert [e["message"] for e in data.events if e["event"] == "note"] == \
+        ["measured the pump spot before the first step"]

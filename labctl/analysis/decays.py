@@ -43,8 +43,10 @@ def fit_decay(t, counts, components=1, irf=None, irf_fwhm=None, fix_irf=False, s
     dt = t[1] - t[0]
     noise = np.sqrt(np.maximum(counts, 1.0)) if sigma is None else np.broadcast_to(np.asarray(sigma, float), t.shape)
 
-    background = float(np.median(counts[:max(3, t.size // 20)]))
     top = int(np.argmax(counts))
+    decay_only = top < 3      # the curve starts after its peak: no rise to fit
+    edge = counts[-max(3, t.size // 20):] if decay_only else counts[:max(3, t.size // 20)]
+    background = float(np.median(edge))
     height = max(counts[top] - background, 1e-12)
     rise = int(np.argmax(np.gradient(counts[:top + 1]))) if top > 0 else 0
     # Longest lifetime from the tail: where it has fallen from 1/2 to 1/8 of the peak.
@@ -58,11 +60,12 @@ def fit_decay(t, counts, components=1, irf=None, irf_fwhm=None, fix_irf=False, s
         spec[f"tau{i}"] = (max(tau, dt), dt / 10, 100 * (t[-1] - t[0]))
         spec[f"a{i}"] = (height / components, 0.0, 100 * height)
     spec["background"] = background
-    spec["t0"] = (t[rise], t[0], t[-1])
+    spec["t0"] = (t[0], None) if decay_only else (t[rise], t[0], t[-1])
 
     if irf is None:
         width = irf_fwhm if irf_fwhm is not None else 3 * dt
-        spec["irf_fwhm"] = (width, None) if fix_irf else (width, dt / 10, (t[-1] - t[0]) / 2)
+        spec["irf_fwhm"] = ((0.0, None) if decay_only else (width, None) if fix_irf
+                            else (width, dt / 10, (t[-1] - t[0]) / 2))
 
         def model(v):
             return models.exp_decay(t, [v[f"a{i}"] for i in range(1, components + 1)],
@@ -94,6 +97,13 @@ def fit_decay(t, counts, components=1, irf=None, irf_fwhm=None, fix_irf=False, s
         for j, (value, error) in enumerate(pairs, start=1):
             fit.values[f"{kind}{j}"], fit.errors[f"{kind}{j}"] = value, error
     return fit
+
+
+def fit_fewest(t, counts, most=2, **options) -> Fit:
+    """``fit_decay`` with the fewest components (1 … ``most``) the data support: the
+    lowest BIC, χ² + k·ln n."""
+    fits = [fit_decay(t, counts, components=k, **options) for k in range(1, most + 1)]
+    return min(fits, key=lambda f: f.chi2 + len(f.values) * math.log(max(f.points, 1)))
 
 
 def streak_decays(time, wavelength, image, windows) -> np.ndarray:

@@ -64,6 +64,14 @@ def _refine(wavelength, counts, i):
     return float(wavelength[i]), float(counts[i])
 
 
+def band_centre(wavelength, counts) -> float:
+    """Centroid of the part of a broad band above its half maximum: its centre, far less
+    noisy than the position of its highest pixel."""
+    wavelength, counts = np.asarray(wavelength, float), np.asarray(counts, float)
+    top = counts >= 0.5 * np.max(counts)
+    return float(np.sum(wavelength[top] * counts[top]) / np.sum(counts[top]))
+
+
 def fwhm(wavelength, counts) -> float:
     """Full width at half maximum between the outermost half-maximum crossings, each
     interpolated linearly between pixels (nan if the peak touches an edge)."""

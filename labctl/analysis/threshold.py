@@ -352,6 +352,13 @@ def _linewidth(x, w, confidence):
                         detail={"width_below": float(w_below), "width_above": float(w_above)})
 
 
+def _no_narrowing(x, w, x_th) -> bool:
+    """True when the spectra above ``x_th`` are no narrower than those below it."""
+    ok = np.isfinite(w) & (w > 0)
+    below, above = w[ok & (x < x_th)], w[ok & (x > x_th)]
+    return below.size > 0 and above.size > 0 and np.median(above) >= np.median(below)
+
+
 # -- exclusions -------------------------------------------------------------------------
 
 def _damage(y, damage_drop):
@@ -376,9 +383,12 @@ def _damage(y, damage_drop):
 def _spikes(y):
     """Indices (in pump order) of isolated spikes and dips: a point at least twice as
     high as both neighbours, or at most half as high, and off them by more than 5 % of
-    the largest output -- the output of a sample must rise with the pump."""
+    the largest output and by more than five times the point-to-point scatter (output
+    still in the noise has no spikes) -- the output of a sample must rise with the pump."""
     a, mid, b = y[:-2], y[1:-1], y[2:]
-    margin = 0.05 * np.max(np.abs(y))
+    bends = a - 2 * mid + b
+    scatter = 1.4826 * float(np.median(np.abs(bends))) / math.sqrt(6) if bends.size else 0.0
+    margin = max(0.05 * np.max(np.abs(y)), 5 * scatter)
     high = (mid > 2 * np.maximum(a, b)) & (mid - np.maximum(a, b) > margin)
     low = (mid < 0.5 * np.minimum(a, b)) & (np.minimum(a, b) - mid > margin)
     return list(np.flatnonzero(high | low) + 1)
@@ -504,6 +514,9 @@ def find_threshold(pump, output, linewidth=None, *, unit: str = "", saturated=No
                   f"at {x_th * x_scale:.3g} {unit}, at or below the first points").replace(" ,", ",")
     elif above < MIN_ABOVE:
         reason = f"the threshold lies above the measured range (last pump {xs[-1] * x_scale:.3g} {unit})"
+    elif lw is not None and not lw.ok and _no_narrowing(xs, w_all[keep], x_th):
+        reason = ("no threshold: the output bends up but the linewidth does not narrow "
+                  "(a superlinear band, not stimulated emission)")
     elif not xs[0] < sc["low"] <= sc["high"] < xs[-1]:
         reason = (f"no threshold pinned down inside the measured range: the S-curve's interval "
                   f"{sc['low'] * x_scale:.3g}-{sc['high'] * x_scale:.3g} {unit} reaches beyond it").rstrip()

@@ -409,5 +409,6 @@ class LabWindow(QtWidgets.QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
         self.log_pane.detach()
+        self.runner.close()
         self.bench.safe_state()
         event.accept()
