@@ -152,17 +152,13 @@ class Photostability(Procedure):
         self.template, self.elapsed, self.last_time, self.busy = None, 0.0, self.integration_time, 0.0
         self.blank = np.full(len(spectrometer.wavelengths), np.nan, np.float32)
         run.role("Attenuator").set_pulse_energy(self.template_fluence * self.beam().area * 1e-6)
-        self._beam(run, open_=True)
-
-    def _beam(self, run, open_):
-        laser = run.role("PumpLaser")
-        (laser.open_shutter if open_ else laser.close_shutter)()
+        run.open_beam()
 
     def on_pause(self, run):
-        self._beam(run, open_=False)
+        run.close_beam()
 
     def on_resume(self, run):
-        self._beam(run, open_=True)
+        run.open_beam()
 
     def _energy(self, run, fluence, index):
         """Pulse energy (J): set at the template and at the first step, measured after."""
@@ -203,7 +199,7 @@ class Photostability(Procedure):
         }
 
     def teardown(self, run):
-        self._beam(run, open_=False)
+        run.close_beam()
 
     # -- analysis -----------------------------------------------------------------
     def analyze(self, scalars):

@@ -215,17 +215,13 @@ class VSL(Procedure):
         self.template, self.energy, self.last_time = None, math.nan, self.integration_time
         run.role("LinearStage").move_to(self.template_length)
         run.role("Attenuator").set_pulse_energy(min(self.fluences) * self.beam().area * 1e-6)
-        self._beam(run, open_=True)
-
-    def _beam(self, run, open_):
-        laser = run.role("PumpLaser")
-        (laser.open_shutter if open_ else laser.close_shutter)()
+        run.open_beam()
 
     def on_pause(self, run):
-        self._beam(run, open_=False)
+        run.close_beam()
 
     def on_resume(self, run):
-        self._beam(run, open_=True)
+        run.open_beam()
 
     def _stimulated(self, wl, frames, template):
         """Stimulated band of the mean of ``frames`` and its 1σ from their scatter (the
@@ -270,7 +266,7 @@ class VSL(Procedure):
         }
 
     def teardown(self, run):
-        self._beam(run, open_=False)
+        run.close_beam()
         run.role("LinearStage").move_to(self.stripe_length)      # the whole stripe for the next run
 
     # -- analysis -----------------------------------------------------------------

@@ -77,7 +77,7 @@ def test_preset_keeps_90_percent_after_1_6e7_shots_and_counts_its_shots():
         run = Runner(bench).run(Photostability(interval=60))
         sample = bench.sim.sample
         shots_on_sample = sample.shots
-        assert twin(bench, "PumpLaser").get("shutter") == 0
+        assert twin(bench, "PumpLaser").get("shutter") == 0 and not twin(bench, "Shutter").is_open()
     results = run.stop.results
     assert run.stop.status == "finished" and results["points"] == 301
     assert results["shots"] == pytest.approx(5 * 3600 * 1e3, rel=1e-3)      # 5 h at 1 kHz
