@@ -24,7 +24,7 @@ from labctl.errors import ParameterError, PlanRefused  # noqa: E402
 from labctl.records import Analysis, Descriptor, Start, Step  # noqa: E402
 from labctl.runner import Runner  # noqa: E402
 from procedures.vsl import VSL  # noqa: E402
-from sim_instruments.sample import PRESETS_DIR  # noqa: E402
+from sim_instruments.sample import PRESETS_DIR, Environment, Pump, Sample  # noqa: E402
 
 from .conftest import received, twin  # noqa: E402
 
@@ -44,10 +44,25 @@ def run_vsl(procedure, seed, sample=None):
     with Bench.open(time_scale=0, seed=seed, sample=sample) as bench:
         run = Runner(bench, [records]).run(procedure)
         knife = bench.role("LinearStage").position
-        laser_closed = twin(bench, "PumpLaser").get("shutter") == 0
+        beam_closed = twin(bench, "PumpLaser").get("shutter") == 0 and not twin(bench, "Shutter").is_open()
         truth = {b["fluence_target"]: bench.sim.sample.net_gain(b["fluence"])
                  for b in run.stop.results.get("fluences", [])}
-    return run, records, knife, laser_closed, truth
+    return run, records, knife, beam_closed, truth
+
+
+def test_ase_seed_scales_with_the_stripe_length_like_spontaneous_light():
+    """Under the knife edge the exciton lines -- the ASE seed β·⟨N⟩ among them -- grow as
+    L, what gain adds as (e^{gL} − 1)/g; with the knife edge open nothing changes."""
+    sample, pump, wl = Sample.load("cspbbr3_film_fs"), Pump(400.0, 57.0), np.linspace(470, 560, 901)
+    assert sample.seed(sample.occupancy(pump)) > 0.02
+
+    def emission(length):
+        return sample.emission(wl, pump, Environment(stripe_length=length), full_length=3.0)
+    blue = wl < 495                                       # exciton lines only
+    half, one = emission(0.5), emission(1.0)
+    assert half[blue] / one[blue] == pytest.approx(0.5, rel=1e-9)
+    assert np.max(one / half) > 10                        # the ASE band grows much faster
+    assert emission(3.0) == pytest.approx(sample.emission(wl, pump, Environment()), rel=1e-12)
 
 
 def test_dry_run_lists_the_pump_setpoints_of_every_fluence(bench):
@@ -85,7 +100,7 @@ def test_inconsistent_parameters_refused(values, message):
 
 
 def test_preset_gain_recovered_and_knife_edge_left_open():
-    run, records, knife, laser_closed, truth = run_vsl(VSL(), seed=11)
+    run, records, knife, beam_closed, truth = run_vsl(VSL(), seed=11)
     assert run.stop.status == "finished" and run.steps_done == 22
     (block,) = run.stop.results["fluences"]
     assert block["found"] and block["fluence"] == pytest.approx(57, rel=0.05)
@@ -95,7 +110,7 @@ def test_preset_gain_recovered_and_knife_edge_left_open():
     assert 0.5 <= block["saturation_length"] <= 1.0 and block["excluded_lengths"]    # saturation near 1 mm
     assert max(block["excluded_lengths"]) == pytest.approx(1.25)
     assert run.stop.results["gain"]["value"] == block["gain"]
-    assert knife == pytest.approx(3.0) and laser_closed                       # whole stripe, beam off
+    assert knife == pytest.approx(3.0) and beam_closed                        # whole stripe, beam off
     steps = records.of(Step)
     widths = [s.scalars["fwhm"] for s in steps]
     assert widths[-1] < 8 < widths[1]                                          # spectra narrow with L
