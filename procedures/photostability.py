@@ -9,15 +9,18 @@ template scaled on the blue side of the band) and the whole spectrum. The shot c
 the laser's repetition rate times the beam-on time, kept by bookkeeping of the waits
 (``run.sleep``, on the bench's clock) and the detector's integration; instrument
 communication between them is not counted. Only every ``spectrum_every``-th spectrum is
-stored (the others are NaN rows); the scalars of every step are.
+stored (the others are NaN rows, which take as much room in the run file); the scalars of
+every step are. The plan makes its steps when the runner asks for them (``Schedule``),
+so that a long run does not hold one planned step per spectrum.
 
 Analysis: ln(output) against shots is a straight line for a first-order photodegradation
 (``labctl.analysis.series.trend``): the retained fraction at ``report_shots`` and at the
 last step (relative to the fitted output at zero shots), and the shots per e-fold decay.
-It costs O(steps) numpy work per step, so that it can run live for hours.
+It costs O(steps) numpy work per call (the runner calls it ever less often as a run grows).
 """
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -62,6 +65,25 @@ def decay(shots, output, report_shots) -> dict | None:
             "retained_end_measured": float(np.median(output[-tail:])) / initial,
             "retained_at": at_report, "retained_at_error": at_report_error,
             "report_shots": report_shots, "extrapolated": bool(report_shots > end)}
+
+
+class Schedule(Sequence):
+    """The plan of a photostability run, its steps made when asked for: a run of 100 000
+    spectra does not hold 100 000 planned steps for its whole length."""
+
+    def __init__(self, procedure, spectra: int):
+        self.procedure, self.spectra = procedure, spectra
+
+    def __len__(self):
+        return self.spectra + 1
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        k = i + len(self) if i < 0 else i
+        if not 0 <= k < len(self):
+            raise IndexError(f"step {i} of a plan of {len(self)}")
+        return self.procedure.planned_step(k - 1)
 
 
 class Photostability(Procedure):
@@ -132,15 +154,17 @@ class Photostability(Procedure):
         return (Setpoint("fluence", fluence, "uJ/cm^2"), Setpoint("pulse_energy", fluence * self.beam().area, "uJ"))
 
     def plan(self):
-        count = int(self.duration // self.interval) + 1
+        return Schedule(self, int(self.duration // self.interval) + 1)
+
+    def planned_step(self, index: int) -> PlannedStep:
+        """Step ``index``: -1 the template, 0… the spectra at the fluence."""
         acquire = self.averages * self.integration_time
-        steps = [PlannedStep(f"template at {self.template_fluence:.4g} µJ/cm²",
-                             self._setpoints(self.template_fluence), 3.0 + acquire, {"index": -1})]
-        steps += [PlannedStep(f"t = {k * self.interval / 3600:.4g} h",
-                              self._setpoints(self.fluence) if k == 0 else (),
-                              3.0 + acquire if k == 0 else self.interval, {"index": k})
-                  for k in range(count)]
-        return steps
+        if index < 0:
+            return PlannedStep(f"template at {self.template_fluence:.4g} µJ/cm²",
+                               self._setpoints(self.template_fluence), 3.0 + acquire, {"index": -1})
+        return PlannedStep(f"t = {index * self.interval / 3600:.4g} h",
+                           self._setpoints(self.fluence) if index == 0 else (),
+                           3.0 + acquire if index == 0 else self.interval, {"index": index})
 
     # -- run ----------------------------------------------------------------------
     def setup(self, run):
