@@ -278,19 +278,19 @@ def _decay_figure(run):
     data = s[s["template"] == 0]
     fig, ax = plt.subplots(figsize=(7.5, 5.0), dpi=110)
     shots = data["shots"].to_numpy()
-    for (name, column), colour in zip(OUTPUTS, ("tab:blue", "tab:gray")):
+    for (name, column), colour, layer in zip(OUTPUTS, ("tab:blue", "tab:gray"), (3, 2)):   # ASE on top
         d = results.get(name)
         if not d:
             continue
-        ax.plot(shots, data[column].to_numpy() / d["initial"], ".", ms=3, color=colour,
+        ax.plot(shots, data[column].to_numpy() / d["initial"], ".", ms=3, color=colour, zorder=layer,
                 label=f"{name} (÷ fitted start)")
         x = np.linspace(0, max(shots.max(), d["report_shots"] if d["extrapolated"] else 0), 200)
-        ax.plot(x, np.exp(d["slope"] * x), "-", color=colour, lw=1.5,
+        ax.plot(x, np.exp(d["slope"] * x), "-", color=colour, lw=1.5, zorder=layer + 2,
                 label=f"fit: slope {d['slope']:.3g} per shot")
     d = results.get("stimulated")
     if d:
         ax.axvline(d["report_shots"], color="tab:orange", lw=1)
-        ax.plot([d["report_shots"]], [d["retained_at"]], "D", color="tab:orange",
+        ax.plot([d["report_shots"]], [d["retained_at"]], "D", color="tab:orange", zorder=6,
                 label=f"ASE {100 * d['retained_at']:.1f} ± {100 * d['retained_at_error']:.1f} % "
                       f"after {d['report_shots']:.3g} shots")
     rate = float(np.median(shots / data["elapsed"].to_numpy())) if len(data) else 1.0

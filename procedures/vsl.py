@@ -372,12 +372,13 @@ def _gain_figure(run):
         rows = s[(s["fluence_target"] == b["fluence_target"]) & (s["template"] == 0)]
         length = rows["length"].to_numpy()
         value = rows["intensity_stimulated"].to_numpy() + b["seed"] * length / b["template_length"]
-        out = np.isin(length, b["excluded_lengths"])
+        out, faint = np.isin(length, b["excluded_lengths"]), np.isin(length, b["faint_lengths"])
+        fitted = ~out & ~faint
         highest = max(highest, float(np.nanmax(value, initial=0.0)))
-        left.semilogy(length[~out], value[~out], "o", color=colour, ms=5,
+        left.semilogy(length[fitted], value[fitted], "o", color=colour, ms=5,
                       label=f"{b['fluence']:.3g} µJ/cm²: g = {b['gain']:.3g} ± {b['error']:.2g} cm⁻¹")
-        if out.any():
-            left.semilogy(length[out], value[out], "o", mfc="none", color=colour, ms=5)
+        left.semilogy(length[out], value[out], "o", mfc="none", color=colour, ms=5)
+        left.semilogy(length[faint], value[faint], "x", color=colour, ms=5)
         end = _number(b["saturation_length"])
         end = end if math.isfinite(end) else length.max()
         for stop, style in ((end, "-"), (length.max(), ":")):
@@ -387,6 +388,8 @@ def _gain_figure(run):
         left.set_ylim(top=highest * 5)
     if any(b["excluded_lengths"] for b in blocks):
         left.plot([], [], "o", mfc="none", color="gray", label="gain saturation (excluded)")
+    if any(b["faint_lengths"] for b in blocks):
+        left.plot([], [], "x", color="gray", label="too faint (left out)")
     left.set_xlabel("stripe length L (mm)")
     left.set_ylabel("stimulated band, template seed restored (counts/s)")
     left.set_title(r"fit $I(L) = (A/g)(e^{gL} - 1)$ on the unsaturated lengths (dotted: extrapolated)", fontsize=9)

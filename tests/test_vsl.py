@@ -167,7 +167,7 @@ def test_live_view_shows_every_fluence_with_its_fit(qtbot):
         block = next(b for b in run.stop.results["fluences"] if b["fluence_target"] == target)
         x, y = fit.getData()
         assert x.max() <= block["saturation_length"] + 1e-9 and np.all(np.isfinite(y))
-        assert len(points.getData()[0]) == 11 - len(block["excluded_lengths"])
+        assert len(points.getData()[0]) == 11 - len(block["excluded_lengths"]) - len(block["faint_lengths"])
         assert math.isclose(points.getData()[0].min(), 0.25)
     names = [item[1].text for item in view.legend.items]
     assert any(f"g = {run.stop.results['fluences'][0]['gain']:.4g}" in name for name in names)

@@ -22,7 +22,7 @@ def _number(value) -> float:
 class GainCurveView(View):
     """I(L) per fluence: the stimulated band with the template's seed added back (as the
     analysis fits it), the fitted curve solid up to gain saturation, dotted beyond, and
-    the lengths excluded for saturation as open symbols."""
+    the lengths left out (gain saturation, too faint) as open symbols."""
 
     title = "VSL gain"
     keep = 20_000          # lengths kept (ring buffer)
@@ -72,7 +72,7 @@ class GainCurveView(View):
             if block.get("found"):
                 value = value + _number(block["seed"]) * length / _number(block["template_length"])
             ok = value > 0
-            excluded = np.isin(length, block.get("excluded_lengths", []))
+            excluded = np.isin(length, block.get("excluded_lengths", []) + block.get("faint_lengths", []))
             name = f"{target:.4g} {pretty('uJ/cm^2')}"
             if block.get("found"):
                 name = (f"{_number(block['fluence']):.4g} {pretty('uJ/cm^2')}: g = {_number(block['gain']):.4g} "
