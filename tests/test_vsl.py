@@ -3,9 +3,11 @@ published preset and of a sample written here, the headless figures and the live
 
 Tolerances (docs/analysis.md, "VSL net modal gain", rows g = 98 with saturation: bias
 -0.2 to -0.4 %, scatter 0.3-0.7 %): on the simulated bench the soft gain saturation and
-the template's noise add to that; over 12 seeds the preset gave a bias of -0.7 % and a
-scatter of 0.7 % (largest deviation 1.7 %), the sample below (g = 60 at 40 µJ/cm²) +0.9 %
-and 1.4 % (largest 3.0 %); hence 3 % and 5 %.
+the template's noise add to that; over 24 seeds the preset gave a bias of -0.7 % and a
+scatter of 0.8 % (largest deviation 3.0 %), hence 3 %. The sample below (g = 60 at
+40 µJ/cm²; 35, 40 and 50 µJ/cm²), over 8 seeds: +0.4 % and 2.3 % (largest 6.6 %, at
+35 µJ/cm², where the band is faint at short stripes and the template's noise weighs
+most), hence 5 % for this seed.
 """
 
 import json
