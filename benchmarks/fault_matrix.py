@@ -30,10 +30,11 @@ SCENARIOS = [
     ("fluence-sweep", {"points": 8, "shots": 2, "line": "ns", "fluence_start": 50,
                        "fluence_stop": 400, "detector": "hr"}, "superlattice_ns"),
     ("vsl", {}, "cspbbr3_film_fs"),
-    ("polarization", {}, "cspbbr3_film_fs"),
+    ("polarization", {"angle_step": 30}, "triplet_4K"),
     ("trpl", {}, "cspbbr3_film_fs"),
     ("pulsed-el", {}, "qd_led_pulsed"),
     ("bias-series", {}, "ito_device_bias"),
+    ("gain-switching", {"off_time": 0.02, "on_time": 0.1, "cycles": 1}, "ito_device_bias"),  # biased from step 2
     ("temperature-series", {}, "triplet_4K"),
 ]
 KINDS = ["timeout", "timeout*always", "disconnect", "error", "garbage", "truncated",

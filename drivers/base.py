@@ -25,6 +25,15 @@ def flag(value) -> bool:
     raise ReplyError(f"expected 0 or 1, got {value!r:.40}")
 
 
+def integer(value) -> int:
+    """An integer reply (``cast=int, get_process=integer``). pymeasure keeps a reply it
+    cannot cast as its text; a garbled or NaN state code raises ReplyError instead of
+    reaching a comparison as a string."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ReplyError(f"expected an integer, got {value!r:.40}")
+
+
 def wait(instrument: Instrument, seconds: float) -> None:
     """Wait ``seconds`` between polls of an instrument.
 

@@ -62,8 +62,8 @@ class Astrella(Instrument, PumpLaser):
     interlock_closed = Instrument.measurement(
         "?IL", "Get the safety interlock state (True: closed, emission allowed).",
         preprocess_reply=_reply, get_process=flag)
-    faults = Instrument.measurement("?F", "Get the active fault codes (0: none).",
-                                    preprocess_reply=_reply, cast=str)
+    faults = Instrument.measurement("?F", "Get the active fault codes, comma-separated (0: none).",
+                                    preprocess_reply=_reply, cast=str, get_process_list=",".join)
     rep_rate = Instrument.measurement("?RR", "Get the repetition rate in Hz.", preprocess_reply=_reply)
     wavelength = Instrument.measurement("?WV", "Get the output wavelength in nm.",
                                         preprocess_reply=_reply)

@@ -11,7 +11,7 @@ with the output off the 2400 refuses ``:READ?`` (``+803``), so the driver asks f
 
 from pymeasure.instruments.keithley.keithley2400 import Keithley2400 as PymeasureKeithley2400
 
-from .base import DeviceError
+from .base import DeviceError, ReplyError
 from .keithley_smu import KeithleySourceMeter, finite
 
 COMPLIANCE_BIT = 8
@@ -36,7 +36,10 @@ class Keithley2400(KeithleySourceMeter, PymeasureKeithley2400):
         if not self.source_enabled:
             raise DeviceError(f"{self.model}: the output is off, it takes no reading")
         volts, amps, _, _, status = self.values(":READ?")
-        self._status = int(status)
+        try:
+            self._status = int(status)
+        except (TypeError, ValueError):
+            raise ReplyError(f"{self.model} status word {status!r:.40} is garbled") from None
         return finite(volts), finite(amps)
 
     @property

@@ -9,7 +9,7 @@ the output, how it reads (``measure``) and how it reports compliance (``in_compl
 
 import math
 
-from .base import DeviceError
+from .base import DeviceError, ReplyError
 from .roles import SourceMeter
 
 #: The value an overflowed or unmeasured reading reports (9.9e37 / 9.91e37).
@@ -46,9 +46,14 @@ class KeithleySourceMeter(SourceMeter):
 
     def raise_errors(self) -> None:
         """Read the whole error queue; raise on the first entry."""
-        errors = self.check_errors()
+        try:
+            errors = self.check_errors()
+        except (ValueError, TypeError, IndexError) as exc:     # pymeasure could not parse the reply
+            raise ReplyError(f"{self.model} error queue reply is garbled: {exc}") from None
         if errors:
             code, message = errors[0][0], str(errors[0][1]).strip('"').partition(";")[0]
+            if not isinstance(code, (int, float)) or not math.isfinite(code):
+                raise ReplyError(f"{self.model} error queue reply {errors[0]!r:.40} is garbled")
             raise DeviceError(f"{self.model} error {int(code)}: {message}")
 
     def sense(self, function: str) -> None:

@@ -21,7 +21,7 @@ from pymeasure.instruments.lakeshore.lakeshore_base import (LakeShoreHeaterChann
                                                             LakeShoreTemperatureChannel)
 from pyvisa.constants import Parity
 
-from .base import DeviceError, flag
+from .base import DeviceError, flag, integer
 from .cryostat import Settling
 from .roles import TemperatureController
 
@@ -84,14 +84,16 @@ class HeaterLoop(LakeShoreHeaterChannel):
         2 zone, 3 open loop; input 0 none, 1 A, 2 B, 3 C, 4 D.""",
         validator=_mode_values, cast=int, get_process_list=tuple, check_set_errors=True)
     heater_status = Channel.measurement(
-        "HTRST? {ch}", """Get the heater error code: 0 none, 1 open load, 2 short.""", cast=int)
+        "HTRST? {ch}", """Get the heater error code: 0 none, 1 open load, 2 short.""", cast=int,
+        get_process=integer)
 
 
 class SensorInput(LakeShoreTemperatureChannel):
     """One sensor input (pymeasure's temperature channel plus its reading status)."""
 
     reading_status = Channel.measurement(
-        "RDGST? {ch}", """Get the reading status bits (0: valid reading).""", cast=int)
+        "RDGST? {ch}", """Get the reading status bits (0: valid reading).""", cast=int,
+        get_process=integer)
 
 
 class LakeShore336(Settling, LakeShore3xx, TemperatureController):

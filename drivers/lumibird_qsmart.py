@@ -22,7 +22,7 @@ when the link stays quiet. This driver sends no keep-alive.
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError, ReplyError, poll
+from .base import DeviceError, ReplyError, integer, poll
 from .roles import PumpLaser
 
 #: ``STATE`` codes (QSmartControl ``state_dict``).
@@ -82,7 +82,7 @@ class QSmart(Instrument, PumpLaser):
 
     state = Instrument.measurement(
         "STATE", "Get the laser state code, 0-9 (see ``STATES``).", preprocess_reply=_value,
-        cast=int)
+        cast=int, get_process=integer)
     model = Instrument.measurement("MODEL", "Get the laser model.", preprocess_reply=_value,
                                    cast=str)
     power_supply_version = Instrument.measurement(

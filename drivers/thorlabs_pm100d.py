@@ -6,7 +6,7 @@ adds the energy-meter side the pump-fluence measurements need: measurement mode,
 averaging, energy range, dark zeroing, and the SCPI error queue. USB-TMC, LF terminated.
 """
 
-import math
+import re
 import warnings
 
 from pymeasure.instruments import Instrument
@@ -17,6 +17,7 @@ from .base import DeviceError, ReplyError, poll
 from .roles import PowerMeter
 
 OVER_RANGE = 9.0e37
+NR3 = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 class PM100D(ThorlabsPM100USB, PowerMeter):
@@ -66,20 +67,23 @@ class PM100D(ThorlabsPM100USB, PowerMeter):
         self.wavelength = wavelength
         self.check_set_errors()
 
-    def _reading(self, value) -> float:
-        if not isinstance(value, float) or math.isnan(value):
-            raise ReplyError(f"PM100D reading {value!r} is not a number")
+    def measure(self, quantity: str) -> float:
+        """One ``MEAS:ENER?`` (J) or ``MEAS:POW?`` (W) reading. The console always answers
+        in exponential notation, so a reply without its exponent was cut short and is
+        refused (ReplyError, retried) rather than read 10⁶ times too large."""
+        reply = self.ask(f"MEAS:{quantity}?").strip()
+        if not NR3.fullmatch(reply):
+            raise ReplyError(f"PM100D reading {reply!r:.40} is not a number in exponential notation")
+        value = float(reply)
         if value >= OVER_RANGE:
             raise DeviceError(f"PM100D reading over range ({value:g})")
         return value
 
     def pulse_energy(self, rep_rate: float, readings: int = 1) -> float:
-        values = []
-        for _ in range(readings):
-            if self.is_energy_sensor:
-                values.append(self._reading(self.energy))
-            else:
-                values.append(self._reading(self.power) / rep_rate)
+        if self.is_energy_sensor:
+            values = [self.measure("ENER") for _ in range(readings)]
+        else:
+            values = [self.measure("POW") / rep_rate for _ in range(readings)]
         return sum(values) / len(values)
 
     def settings(self) -> dict:

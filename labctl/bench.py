@@ -385,6 +385,8 @@ def transient(exc) -> bool:
     """Faults worth another try: a timeout, a garbled or mistyped reply."""
     if isinstance(exc, pyvisa.errors.VisaIOError):
         return exc.error_code == pyvisa.constants.StatusCode.error_timeout
+    if isinstance(exc, KeyError) and "not found in mapped values" in str(exc):
+        return True     # pymeasure's map_values met a reply outside its table: garbled
     return isinstance(exc, (ReplyError, UnicodeDecodeError, struct.error))
 
 

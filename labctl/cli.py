@@ -183,11 +183,17 @@ def _print_summary(procedure, bench, run, path, figures):
     print(f"  run       {run.uid[:8]}  {stop.status}{took}, {stop.steps} steps"
           + ("" if stop.status == "finished" else f" — {stop.reason}"))
     if path:
-        print(f"  run file  {path}")
+        print(f"  run file  {_shown(path)}")
     for label, text in type(procedure).report(stop.results):
         print(f"  {label:<28}{text}")
     for figure in figures:
-        print(f"  figure    {figure}")
+        print(f"  figure    {_shown(figure)}")
+
+
+def _shown(path) -> str:
+    """A path as the user would type it: relative to the working directory if inside it."""
+    path = Path(path)
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
 # -- list ---------------------------------------------------------------------------
@@ -225,9 +231,10 @@ def cmd_list(args) -> int:
     print("\nDriver models\n  " + ", ".join(registry.model_names()))
     if bench:
         print(f"\nBench: {bench['name']} ({bench['source']})")
+        width = max(map(len, bench["roles"]))
         for slot, spec in bench["roles"].items():
-            print(f"  {slot:<20} {spec['model']:<26} {spec['resource']}")
-        print("  safety: " + "; ".join(bench["safety"].values()))
+            print(f"  {slot:<{width}}  {spec['model']:<24} {spec['resource']}")
+        print("  safety:\n    " + "\n    ".join(bench["safety"].values()))
     return 0
 
 
@@ -254,7 +261,7 @@ def cmd_analyze(args) -> int:
         for label, text in cls.report(results):
             print(f"  {label:<28}{text}")
         for figure in figures:
-            print(f"  figure    {figure}")
+            print(f"  figure    {_shown(figure)}")
     return 0
 
 

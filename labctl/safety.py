@@ -151,6 +151,7 @@ class Envelope:
     def describe(self) -> dict:
         out = {name: limit.describe() for name, limit in self.limits.items()}
         for line, limits in self.lines.items():
-            out.update({f"{name} ({line})": limit.describe() for name, limit in limits.items()})
+            out.update({f"{name} ({line})": f"{limit.describe()} on line {line}"
+                        for name, limit in limits.items()})
         return out
 

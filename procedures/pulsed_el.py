@@ -9,7 +9,8 @@ Drives (``drive``):
   the voltage across the device is the drive minus R·I. The spectrometer integrates the
   EL of many pulses. First a *width scan* at one amplitude (pulse widths around the
   device's thermal time), then the *amplitude sweep*, which stops before the current
-  density is predicted to pass the envelope's ``max_current_density``.
+  density is predicted to pass the envelope's ``max_current_density``. The device is
+  driven only in bursts (see *fail-silent drive* below).
 * ``pulsed-smu`` -- the pulsed source-meter gives one voltage pulse per amplitude and
   measures V and I during it (J–V only: a source-meter pulse is not synchronised with the
   spectrometer, and its shortest pulses, ~100 µs, are long against the thermal time).
@@ -26,6 +27,14 @@ the rate-equation S-curve in J whose onset the threshold analyzer finds. The jun
 heating is read from the red shift of the spontaneous band (``shift_coefficient``, from
 temperature-dependent PL): in the width scan the mean rise over a pulse follows
 ΔT∞·[1 − (τ_T/τp)(1 − e^(−τp/τ_T))], which gives the thermal time τ_T and ΔT∞.
+
+Fail-silent drive (``pulses``): the generator is put in triggered burst mode before its
+output is switched on, so that it emits no pulse without a software trigger. Each
+acquisition that needs the drive -- an oscilloscope record, a spectrum -- triggers a burst
+just long enough to cover it (its duration, the trigger latency and the overhead measured
+on the previous acquisitions of its kind), and the procedure waits for the burst to end
+before it goes on. Should the link to the generator be lost, the drive stops by itself
+within one acquisition; between acquisitions nothing drives the device.
 """
 
 import math
@@ -36,7 +45,7 @@ from labctl.analysis import spectra
 from labctl.analysis.fitting import fit_model
 from labctl.analysis.series import trend
 from labctl.analysis.threshold import find_threshold
-from labctl.errors import ParameterError, SafetyError
+from labctl.errors import LabctlError, ParameterError, SafetyError
 from labctl.parameters import Choice, Float, FloatList, Int, Text
 from labctl.procedure import EndRun, PlannedStep, Procedure, Setpoint
 from labctl.records import ArraySpec, Column
@@ -48,6 +57,7 @@ MIN_VOLTS_PER_DIV, MAX_VOLTS_PER_DIV = 5e-4, 10.0
 MIN_SECONDS_PER_DIV = 5e-9
 DETECTED = 10.0                                # EL peak / noise for a usable spectrum
 CONDUCTING = 1.0                               # A/cm²: a device carrying less is not on
+TRIGGER_LATENCY = 0.05                         # s, software trigger to the start of an acquisition
 ROLES = {"pulses": ("PulseGenerator", "Oscilloscope", "Spectrometer"),
          "pulsed-smu": ("PulsedSourceMeter",),
          "dc": ("SourceMeter", "Spectrometer")}
@@ -203,6 +213,9 @@ class PulsedEL(Procedure):
             run.set_axis("wavelength", spectrometer.wavelengths, "nm")
         if self.drive == "pulses":
             self.volts_per_div = 0.1
+            self.overhead = {}         # kind of acquisition -> s it took beyond its duration
+            self.burst = 1
+            run.role("PulseGenerator").set_burst(self.burst)     # no pulse without a trigger
             run.set_axis("pulse_time", PULSE_TIME, "")
         elif self.drive == "dc":
             smu = run.role("SourceMeter")
@@ -289,10 +302,11 @@ class PulsedEL(Procedure):
         generator.enable_output()
         per_div = max(width / 4, MIN_SECONDS_PER_DIV)
         drive_div = min(max(amplitude / 5, MIN_VOLTS_PER_DIV), MAX_VOLTS_PER_DIV)
+        record = 10 * per_div + period         # the span, after waiting for a rising edge
         for _ in range(10):
             scope.configure(1, self.volts_per_div, per_div)
             scope.configure(2, drive_div, per_div, amplitude / 2)      # trigger on the drive
-            t, sense = scope.waveform(1)
+            t, sense = self._driven(run, "waveform", record, lambda: scope.waveform(1))
             plateau = float(np.nanmean(sense[(t > PLATEAU[0] * width) & (t < PLATEAU[1] * width)]))
             if plateau > 3.5 * self.volts_per_div and self.volts_per_div < MAX_VOLTS_PER_DIV:
                 self.volts_per_div = min(self.volts_per_div * 3, MAX_VOLTS_PER_DIV)
@@ -300,12 +314,41 @@ class PulsedEL(Procedure):
                 self.volts_per_div = max(plateau / 3, MIN_VOLTS_PER_DIV)
             else:
                 break
-        t2, drive = scope.waveform(2)
+        t2, drive = self._driven(run, "waveform", record, lambda: scope.waveform(2))
         applied = float(np.nanmean(drive[(t2 > PLATEAU[0] * width) & (t2 < PLATEAU[1] * width)]))
         current = plateau / self.sense_resistance
         pulse = np.interp(PULSE_TIME * width, t, sense / self.sense_resistance, left=np.nan, right=np.nan)
         return {"width": width_us, "duty_cycle": width / period, "current": current,
                 "voltage": applied - plateau, "current_pulse": pulse.astype(np.float32)}
+
+    def _driven(self, run, kind, seconds, acquire):
+        """``acquire()`` (an acquisition of ``kind`` lasting ``seconds``) under a burst of
+        pulses that covers it; returns once the burst is over, also when something failed
+        (the burst ends by itself at most ``count`` periods after the trigger). An
+        acquisition that outlasts its burst (a detector's dark frame first, a slow readout)
+        was not driven throughout: it is taken again under a burst as long as it took."""
+        generator = run.role("PulseGenerator")
+        period = self.period * 1e-3
+        needed = seconds + self.overhead.get(kind, 0.0)
+        for _ in range(2):
+            count = math.ceil((needed + TRIGGER_LATENCY) / period) + 1
+            if count != self.burst:
+                generator.set_burst(count)
+                self.burst = count
+            sent, ends = run.now(), math.inf
+            try:
+                generator.trigger()
+                ends = run.now() + count * period
+                result = acquire()
+                took = run.now() - sent
+            finally:
+                run.sleep(min(ends - run.now(), count * period))
+            if took <= count * period:
+                self.overhead[kind] = max(took - seconds, 0.0)
+                return result
+            needed = took
+        raise LabctlError(f"{kind} took {took:.3g} s, longer than its burst of {count} pulses "
+                          f"({count * period:.3g} s), twice")
 
     # -- spectra --------------------------------------------------------------------
     def _spectrum(self, run):
@@ -315,7 +358,8 @@ class PulsedEL(Procedure):
         shortest = spectrometer.integration_limits[0]
         while True:
             spectrometer.set_integration_time(self.t_int)
-            counts = spectrometer.acquire()
+            counts = self._driven(run, "spectrum", self.t_int, spectrometer.acquire) \
+                if self.drive == "pulses" else spectrometer.acquire()
             saturated = spectrometer.saturated
             if saturated and self.t_int > shortest:
                 self.t_int = max(shortest, self.t_int / 3)

@@ -19,7 +19,8 @@ CHANNEL_DISABLED, PARAMETER_OUT_OF_RANGE = 0x0001, 0x0002
 
 class K10CR1Twin(Twin):
     """Options: ``initial_position`` (deg, the mount's angle at power-up, where its
-    counter starts at zero until homed)."""
+    counter starts at zero until homed); ``homed`` (the controller has stayed powered
+    since it was last homed: the counter reads the angle from the home switch)."""
 
     definition = "thorlabs_k10cr1.yaml"
     framing = "raw"
@@ -28,8 +29,8 @@ class K10CR1Twin(Twin):
         super().attach(name, device)
         here = float(self.options.get("initial_position", 0.0))
         self.move = Move(here, here, 0.0, 0.0)
-        self.zero = here          # mechanical angle (deg) where the counter reads 0
-        self.homed = False
+        self.homed = bool(self.options.get("homed", False))
+        self.zero = 0.0 if self.homed else here     # mechanical angle (deg) where the counter reads 0
         self.due = None           # (time, message id) ending the current motion
         self.host = 0x01
         self.handlers = {

@@ -171,6 +171,7 @@ def test_methods_agree_and_are_combined():
     assert r.methods["two-segment"].threshold == pytest.approx(20.0, rel=0.05)
     # The linewidth collapse lies where the narrow band takes over, above the onset.
     assert 20.0 < r.methods["linewidth"].threshold < 30.0
+    assert not any("linewidth" in w for w in r.warnings)         # where it should be: no warning
     assert r.slope_above > 10 * r.slope_below > 0
 
 

@@ -60,3 +60,13 @@ def test_driver_against_twin_safe_state():
     laser.safe_state()
     assert sim.twins["PumpLaser"].safe_state_reached()
     assert sim.optics.pumps() == []
+
+
+def test_protocol_fault_codes():
+    from drivers.base import ReplyError
+    with expected_protocol(Astrella, INIT + [("?F", "0"), ("?F", "12,34"), ("?F", "1x,#")]) as laser:
+        laser.check_fault()
+        with pytest.raises(DeviceError, match="fault\\(s\\) 12,34"):
+            laser.check_fault()
+        with pytest.raises(ReplyError, match="not numbers"):          # garbage: retried, not a crash
+            laser.check_fault()

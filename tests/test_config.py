@@ -60,3 +60,15 @@ def test_missing_role_for_procedure_names_it():
     c = config.parse({"roles": {"PowerMeter": PM}}, "lab.yaml")
     with pytest.raises(ConfigError, match=r"missing role\(s\) PumpLaser, Spectrometer needed by fluence-sweep"):
         c.require(["PumpLaser", "PowerMeter", "Spectrometer"], who="fluence-sweep")
+
+
+def test_example_real_bench_has_every_role_of_the_simulated_one():
+    """examples/bench.yaml (shown in the README) is a valid VISA bench with every slot."""
+    from pathlib import Path
+    example = config.load(Path(__file__).parents[1] / "examples" / "bench.yaml")
+    sim = config.load()
+    assert example.backend == "visa" and example.visa_library == "@ivi"
+    assert {s: i.model for s, i in example.instruments.items()} == \
+        {s: i.model for s, i in sim.instruments.items()}
+    assert all(not i.sim for i in example.instruments.values())
+    assert example.envelope.describe() == sim.envelope.describe()

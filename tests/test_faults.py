@@ -26,6 +26,7 @@ def run_with(tmp_path, faults, sweep=None, sample=None):
 
 
 @pytest.mark.parametrize("fault", ["Spectrometer:timeout@step=3", "PowerMeter:garbage@step=2",
+                                   "PowerMeter:truncated@step=2",
                                    "Attenuator:truncated@step=4", "PumpLaser:nan@step=1",
                                    "Spectrometer:slow=0.05@step=5*3"])
 def test_transient_fault_is_retried_and_the_run_says_so(tmp_path, fault):

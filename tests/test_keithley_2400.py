@@ -134,3 +134,14 @@ def test_driver_against_twin_diode_and_compliance(tmp_path):
     assert sim.twins["SourceMeter"].safe_state_reached()
     assert sim.twins["SourceMeter"].terminal_voltage() is None                # terminals open
     assert not smu.output_enabled
+
+
+@pytest.mark.parametrize("reply", ["x#9\x07", "NaN"])
+def test_garbled_error_queue_or_status_is_a_reply_error(reply):
+    from drivers.base import ReplyError
+    with expected_protocol(Keithley2400, INIT + [("SYST:ERR?", reply)]) as smu:
+        with pytest.raises(ReplyError, match="garbled"):
+            smu.check_fault()
+    with expected_protocol(Keithley2400, INIT + [("OUTPUT?", "1"), (":READ?", f"1.0,2e-6,9.9e37,1.5,{reply}")]) as smu:
+        with pytest.raises(ReplyError, match="garbled"):
+            smu.measure()

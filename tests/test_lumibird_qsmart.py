@@ -135,3 +135,10 @@ def test_driver_against_twin_interlock():
     twin.close_interlock()
     laser.open_shutter()
     assert laser.shutter_open and laser.interlock_ok
+
+
+def test_garbled_state_code_is_a_reply_error_not_a_string():
+    from drivers.base import ReplyError
+    with expected_protocol(QSmart, [("STATE", "STATE = NaN"), (None, "OK : STATE")]) as laser:
+        with pytest.raises(ReplyError, match="expected an integer"):
+            laser.state

@@ -1,7 +1,9 @@
 """Pulsed electroluminescence on the simulated bench: the dry run and the envelope, the
 published numbers of qd_led_pulsed recovered end to end (EL threshold, FWHM narrowing,
 thermal time, > 1000 A/cm²), another device written here, the d.c. failure by
-overheating, the current-density guard, and the live views fed with a run's records.
+overheating, the current-density guard, the fail-silent drive (bursts only: a generator
+whose link is lost stops driving the device by itself, the 33500B and the BNC 575), and
+the live views fed with a run's records.
 
 Tolerances (docs/analysis.md, accuracy tables): the EL threshold within 10 % (threshold
 table, stimulated output, β = 0.01, 3 % noise, 15-30 points: 100 % of datasets within
@@ -18,6 +20,7 @@ import yaml
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from labctl.bench import Bench  # noqa: E402
+from labctl.config import DEFAULT_SIM  # noqa: E402
 from labctl.errors import ParameterError, PlanRefused  # noqa: E402
 from labctl.runner import Runner  # noqa: E402
 from labctl.safety import Envelope  # noqa: E402
@@ -173,6 +176,71 @@ def test_measured_current_density_beyond_the_envelope_switches_off():
         assert twin(bench, "PulseGenerator").get("output") in (0, "0")
     assert run.stop.status == "failed" and run.steps_done == 1
     assert run.stop.reason.startswith("measured current_density") and "max_current_density" in run.stop.reason
+
+
+# -- fail-silent drive ------------------------------------------------------------------------
+
+def bench_with_bnc(tmp_path):
+    """The simulated bench with the BNC 575 in the PulseGenerator slot."""
+    config = yaml.safe_load(DEFAULT_SIM.read_text())
+    config["roles"]["PulseGenerator"] = config["roles"].pop("PulseGenerator.bnc")
+    path = tmp_path / "bnc_bench.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_generator_emits_triggered_bursts_only():
+    with Bench.open(time_scale=0, seed=1, sample="qd_led_pulsed") as bench:
+        run = Runner(bench).run(PulsedEL(heating_widths="", points=2))
+        sent = list(twin(bench, "PulseGenerator").device.received)
+    assert run.stop.status == "finished" and len(sent) < 200         # the whole log
+    on = sent.index(b"OUTP 1")
+    assert {b"BURS:MODE TRIG", b"TRIG:SOUR BUS", b"BURS:STAT 1"} <= set(sent[:on])
+    assert b"BURS:STAT 0" not in sent and b"*TRG" not in sent[:on]
+    triggers = [i for i, message in enumerate(sent) if message == b"*TRG"]
+    assert len(triggers) >= 2 * 3                 # per step: two records and a spectrum at least
+    assert b"OUTP 0" in sent[triggers[-1]:]       # the teardown, after the last burst
+
+
+@pytest.mark.parametrize("generator", ["keysight-33500b", "bnc-575"])
+def test_link_lost_the_drive_is_off_and_the_steps_kept(tmp_path, generator):
+    config = bench_with_bnc(tmp_path) if generator == "bnc-575" else None
+    with Bench.open(config, time_scale=0, seed=3, sample="qd_led_pulsed",
+                    faults=["PulseGenerator:disconnect@step=3"]) as bench:
+        store = RunStore(tmp_path / "runs")
+        runner = Runner(bench)
+        runner.subscribe(store, critical=True)
+        run = runner.run(PulsedEL(amplitude_start=2.0))           # the 575 gives 2 V or more
+        hazards = bench.sim.hazards()
+        assert bench.config.instruments["PulseGenerator"].model == generator
+    assert run.stop.status == "failed" and "VI_ERROR_CONN_LOST" in run.stop.reason
+    assert run.steps_done == 3 == len(open_run(store.paths[run.uid]).scalars)
+    assert hazards == {"PulseGenerator": "not in its safe state, contained"}   # nothing drives the sample
+
+
+@pytest.mark.parametrize("lost", [("PulseGenerator",), ("PulseGenerator", "Spectrometer")])
+def test_link_lost_during_a_spectrum_the_burst_ends_by_itself(monkeypatch, lost):
+    """The generator's cable pulled during an integration (with the spectrometer's: a
+    USB hub): the run fails once the burst is over, with nothing driving the device."""
+    with Bench.open(time_scale=0, seed=1, sample="qd_led_pulsed") as bench:
+        spectrometer = twin(bench, "Spectrometer")
+        integrate, driven = spectrometer.spectrum, []
+
+        def cable_pulled_meanwhile():
+            if bench.sim.step == 3:
+                for slot in lost:
+                    twin(bench, slot).device.disconnected = True
+            counts = integrate()
+            driven.append(bench.sim.optics.environment().drive is not None)
+            return counts
+
+        monkeypatch.setattr(spectrometer, "spectrum", cable_pulled_meanwhile)
+        run = Runner(bench).run(PulsedEL(period=1000))   # 1 Hz: bursts outlast the shutdown
+        hazards = bench.sim.hazards()
+    assert run.stop.status == "failed" and "VI_ERROR_CONN_LOST" in run.stop.reason
+    assert run.stop.reason.startswith(f"step 3: {lost[-1]} at ")
+    assert all(driven)                        # every spectrum, the last one too, under its burst
+    assert run.steps_done == 3 and "sample" not in hazards
 
 
 # -- live views -------------------------------------------------------------------------------

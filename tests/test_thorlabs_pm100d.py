@@ -53,3 +53,13 @@ def test_reading_follows_the_pulse_energy_at_the_sample():
     assert pm.pulse_energy(1000) == pytest.approx(0.0, abs=1e-12)     # shutter closed
     sim.twins["PumpLaser"].put("shutter", 1)
     assert pm.pulse_energy(1000) == pytest.approx(2e-3 * 1e-3)
+
+
+def test_a_reading_cut_short_is_refused_not_read_a_million_times_too_large():
+    from drivers.base import ReplyError
+    with expected_protocol(PM100D, [SENSOR, ("MEAS:ENER?", "1.234560e-06"), ("MEAS:ENER?", "1.2345"),
+                                    ("MEAS:ENER?", "NaN")]) as meter:
+        assert meter.measure("ENER") == pytest.approx(1.23456e-6)
+        for _ in range(2):
+            with pytest.raises(ReplyError, match="exponential notation"):
+                meter.measure("ENER")
