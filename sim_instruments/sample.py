@@ -24,9 +24,9 @@ Emission per pulse is a sum of bands:
 reference pump and converted to ⟨N_th⟩ through σ; it then moves with temperature (a
 characteristic temperature) and charging (bias). The modifiers of each experiment:
 
-* ``vsl``: with a knife edge leaving a stripe of length L, spontaneous emission scales
-  with L and stimulated emission as (e^{gL} − 1)/g with gain saturation, the net modal
-  gain g rising with fluence through g_ref at F_ref;
+* ``vsl``: with a knife edge leaving a stripe of length L, spontaneous emission (the ASE
+  seed β·N included) scales with L and what gain adds as (e^{gL} − 1)/g with gain
+  saturation, the net modal gain g rising with fluence through g_ref at F_ref;
 * ``polarization``: through an analyzer at θ each component transmits
   (1 − p)/2 + p·cos²(θ − θ0) (Malus's law for partial polarization p);
 * ``resonance``: pumping near a resonance raises σ, boosts stimulated emission, shifts
@@ -392,7 +392,8 @@ class Sample:
         gain = 1 + (p.resonance.gain - 1) * resonant
         if rng is not None and p.fluctuation > 0:
             gain *= max(0.0, 1 + p.fluctuation / math.sqrt(max(pulses, 1.0)) * rng.standard_normal())
-        spectrum = (x_amplitude + collected * seed) * self._exciton_lines(wl, angle, lines_dolp, env, resolution)
+        seed_light = st.efficiency * seed * spont_length          # spontaneous light: ∝ L under a knife edge
+        spectrum = (x_amplitude + seed_light) * self._exciton_lines(wl, angle, lines_dolp, env, resolution)
         if pol.background > 0:
             spectrum = spectrum + pol.background * x_amplitude * analyzer(angle, pol.background_dolp, pol.angle) \
                 * gaussian(wl, x_center, math.hypot(pol.background_fwhm, resolution))
