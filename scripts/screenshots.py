@@ -84,9 +84,15 @@ def switching_measured(window) -> bool:
     return view is not None and bool(view.summary) and _done_fraction(window) >= 0.8
 
 
+def gain_fitted(window) -> bool:
+    view = _view(window, "VSL gain")
+    return view is not None and bool(view.blocks) and _done_fraction(window) >= 0.9
+
+
 SHOTS = [
     Shot("fluence-sweep", "fluence-sweep", "cspbbr3_film_fs", 0.3, threshold_found,
          {"": "Light-in / light-out", "-spectrum": "Spectrum", "-waterfall": "Waterfall"}),
+    Shot("vsl", "vsl", "cspbbr3_film_fs", 0.1, gain_fitted, {"": "VSL gain"}),
     Shot("trpl", "trpl", "cspbbr3_film_fs", 0.1, streak_fitted, {"": "Streak (long range)"}),
     Shot("polarization", "polarization", "triplet_4K", 0.1, malus_fitted, {"": "Polar (Malus)"},
          {"wavelength": 531}),
