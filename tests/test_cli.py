@@ -109,6 +109,6 @@ def test_instruments_lists_every_role_and_names_the_silent_one(capsys, tmp_path)
     path.write_text(yaml.safe_dump(config))
     status, out, _ = run_cli(capsys, "instruments", "--config", str(path))
     assert status == 1
-    assert "24 of 25 instruments answer" in out
+    assert "25 of 26 instruments answer" in out
     assert "NOT ANSWERING: LinearStage at ASRL9::INSTR" in out
     assert "Timeout" in out or "timeout" in out
