@@ -110,7 +110,9 @@ def percentile(values, q) -> float:
 class StepClock:
     """Splits the runner thread's time per step into categories by wrapping functions.
 
-    Time is charged to the innermost wrapped call in progress on the runner thread
+    The split is in CPU time of the runner thread (``time.thread_time``): what each part
+    costs, whatever else the machine runs meanwhile; each step's wall time is recorded
+    beside it. Time is charged to the innermost wrapped call in progress on the runner thread
     (exclusive time): the VISA library (``io``: the simulated instruments, their
     physics included), the drivers around it (``driver``), the procedure's own
     computation (``procedure``), the run store, the live analysis, and everything else
@@ -130,14 +132,14 @@ class StepClock:
         self._undo = []
 
     def _switch(self, category):
-        now = time.perf_counter()
+        now = time.thread_time()
         if self.stack:
             self.totals[self.stack[-1]] += now - self.since
         self.since = now
         self.stack.append(category)
 
     def _back(self):
-        now = time.perf_counter()
+        now = time.thread_time()
         self.totals[self.stack.pop()] += now - self.since
         self.since = now
 
@@ -165,18 +167,18 @@ class StepClock:
     def step_started(self) -> None:
         """Called by the wrapped Runner._step on the runner thread: closes the previous
         step (step wall time = from one step's start to the next one's)."""
-        now = time.perf_counter()
+        now, wall = time.thread_time(), time.perf_counter()
         if self.thread is None:
             self.thread = threading.current_thread()
         if self.stack:
             self.totals[self.stack[-1]] += now - self.since
             self.since = now
         if self._mark is not None:
-            t0, before = self._mark
+            t0, w0, before = self._mark
             entry = {c: self.totals[c] - before[c] for c in self.CATEGORIES}
-            entry["wall"] = now - t0
+            entry["cpu"], entry["wall"] = now - t0, wall - w0
             self.steps.append(entry)
-        self._mark = (now, dict(self.totals))
+        self._mark = (now, wall, dict(self.totals))
 
     def install(self, runner_cls, bench_cls, library_cls, store_cls, procedure_cls) -> None:
         """Wrap the framework's and the simulated bench's entry points."""
@@ -186,7 +188,7 @@ class StepClock:
         def step(runner, run, context, planned):
             clock.step_started()
             clock.stack = ["runner"]
-            clock.since = time.perf_counter()
+            clock.since = time.thread_time()
             return original_step(runner, run, context, planned)
         runner_cls._step = step
         self._undo.append((runner_cls, "_step", original_step))
@@ -220,5 +222,5 @@ class StepClock:
         self._undo.append((bench_cls, "_call", original))
 
     def framework(self, entry) -> float:
-        """Seconds of a step that are neither instrument I/O, drivers nor the procedure."""
-        return entry["wall"] - entry["io"] - entry["driver"] - entry["procedure"]
+        """CPU seconds of a step that are neither instrument I/O, drivers nor the procedure."""
+        return entry["store"] + entry["analysis"] + entry["runner"]

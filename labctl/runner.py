@@ -28,6 +28,7 @@ import pandas as pd
 
 from drivers.roles import ROLES
 
+from . import live
 from .errors import InstrumentError, LabctlError, PlanRefused, RoleBusy, SafetyError, UsageError
 from .procedure import EndRun
 from .records import Analysis, Descriptor, Event, Start, Step, Stop
@@ -36,6 +37,7 @@ from .safety import QUANTITIES
 log = logging.getLogger(__name__)
 
 LIVE_EVERY_STEP = 200
+OFFLOAD_AFTER = 0.002      # s: a live analysis slower than this moves to the worker process
 
 
 class RunState(str, enum.Enum):
@@ -207,10 +209,24 @@ class RunContext:
         self.runner, self.run, self.bench = runner, run, runner.bench
         self.uid = run.uid
         self.axes: dict = {}
-        self.results: dict = {}
+        self._results: dict = {}
         self.table: dict = {}           # column -> array('d') of every step's value
-        self.analyzed = 0               # steps the live analysis has seen
+        self.analyzed = 0               # steps the runner-thread analysis has seen
+        self.offered = 0                # steps of the newest live analysis asked for
+        self.shown = 0                  # steps of the newest Analysis record emitted
+        self.offload = None             # live analysis in the worker process: None (not
+                                        # yet), True, or False (the procedure won't pickle)
+        self.fault_checks = None        # check_fault of every instrument the run holds
+        self.sourcemeters = None        # views of the source-meters its owner holds
         self.retried: list[str] = []    # slot of every transient fault retried
+
+    @property
+    def results(self) -> dict:
+        """The analysis of the steps so far (for runs over ``LIVE_EVERY_STEP`` steps, of
+        all but the last few). Computed in the runner's thread when it is older than
+        that, so that what a procedure reads does not depend on the live worker's pace."""
+        self.runner._catch_up(self.run, self)
+        return self._results
 
     def retry(self, slot: str, message: str) -> None:
         """Record a transient instrument fault the bench retried."""
@@ -301,6 +317,9 @@ class Runner:
         self._worker = None
         self.current: Run | None = None
         self.state_listeners = []
+        #: Slow live analyses run in a worker process (``labctl.live``); False keeps
+        #: them in the runner's thread.
+        self.offload_analysis = True
 
     def close(self) -> None:
         """Give the bench up (after the last run): another runner may then drive it."""
@@ -438,6 +457,7 @@ class Runner:
         try:
             failures = self.bench.safe_state() if run.parent is None else {}
             self._analyze(run, context)            # results of every completed step
+            live.worker().forget(run.uid)
             if failures:
                 reason += "; NOT SAFE: " + "; ".join(f"{s}: {m}" for s, m in failures.items())
                 status = RunState.FAILED
@@ -447,13 +467,13 @@ class Runner:
             if not started:
                 self._emit(self._start_record(run, [], {}))
             run.stop = Stop(run.uid, status.value, reason, time.time(), run.steps_done,
-                            results=context.results, traceback=tb)
+                            results=context._results, traceback=tb)
             self._emit(run.stop)
         except Exception as exc:             # e.g. the run file cannot be written
             log.exception("run %s: ending it failed", run.uid[:8])
             status, reason = RunState.FAILED, f"{reason}; then: {_describe(exc)}"
             run.stop = Stop(run.uid, status.value, reason, time.time(), run.steps_done,
-                            results=context.results, traceback=traceback.format_exc())
+                            results=context._results, traceback=traceback.format_exc())
         finally:
             self.current = outer
             if run.parent is None:
@@ -504,19 +524,24 @@ class Runner:
                 except SafetyError as exc:
                     raise SafetyError(f"measured {column.name}", exc.value, exc.limit,
                                       self.bench.envelope.source) from None
-        for slot, driver in self.bench.drivers.items():
-            if isinstance(driver, ROLES["SourceMeter"]) and self.bench.claimed_by(slot) is run.owner:
-                role, _, qualifier = slot.partition(".")
-                view = self.bench.role("SourceMeter", qualifier, owner=run.owner)
-                if view.output_enabled and view.in_compliance:
-                    raise InstrumentError(slot, self.bench.config.instruments[slot].resource,
-                                          "compliance reached: output switched off, run stopped")
+        if context.sourcemeters is None:            # the claims hold for the whole run
+            context.sourcemeters = [
+                (slot, self.bench.role("SourceMeter", slot.partition(".")[2], owner=run.owner))
+                for slot, driver in self.bench.drivers.items()
+                if isinstance(driver, ROLES["SourceMeter"]) and self.bench.claimed_by(slot) is run.owner]
+        for slot, view in context.sourcemeters:
+            if view.output_enabled and view.in_compliance:
+                raise InstrumentError(slot, self.bench.config.instruments[slot].resource,
+                                      "compliance reached: output switched off, run stopped")
 
     def _step(self, run, context, step) -> None:
         self.bench.set_step(run.steps_done)
         try:
             data = run.procedure.measure(context, step)
-            self.bench.check_faults(run.slots, run.owner)   # an error voids the step
+            if context.fault_checks is None:
+                context.fault_checks = self.bench.fault_checks(run.slots, run.owner)
+            for check in context.fault_checks:              # an error voids the step
+                check()
         except Exception as exc:
             exc.labctl_step = getattr(exc, "labctl_step", run.steps_done)   # innermost step
             raise
@@ -529,25 +554,73 @@ class Runner:
         self._check_measured(run, context, scalars, columns)
         for name, value in scalars.items():
             context.table.setdefault(name, array.array("d")).append(value)
+        self._live(run, context)
+
+    def _live(self, run, context) -> None:
+        """Live analysis after a step: after every step of runs up to ``LIVE_EVERY_STEP``
+        steps, then about that many times per run (the cost of one analysis grows with
+        the run). In the runner's thread while it is cheap; once one takes longer than
+        ``OFFLOAD_AFTER``, in the worker process whenever it is free."""
         n = run.steps_done
-        if n <= LIVE_EVERY_STEP or n % (n // LIVE_EVERY_STEP) == 0:
+        due = n - context.offered >= max(1, n // LIVE_EVERY_STEP)
+        if context.offload:
+            self._collect_live(run, context)
+            if due:
+                self._offer_live(run, context)
+            return
+        if due:
+            started = time.perf_counter()
+            self._analyze(run, context)
+            context.offered = n
+            if (context.offload is None and self.offload_analysis
+                    and time.perf_counter() - started > OFFLOAD_AFTER):
+                context.offload = True
+
+    def _offer_live(self, run, context) -> None:
+        table = {name: np.array(values) for name, values in context.table.items()}
+        try:
+            accepted = live.worker().submit(run.uid, run.steps_done, run.procedure, table)
+        except Exception as exc:           # the procedure does not pickle: stay here
+            log.debug("live analysis of %s stays in the runner thread: %s", run.procedure.name, exc)
+            context.offload = False
+            return
+        if accepted:
+            context.offered = run.steps_done
+
+    def _collect_live(self, run, context) -> None:
+        """Emit the worker's newest analysis of this run, if newer than the last shown."""
+        reply = live.worker().reply(run.uid)
+        if reply is None:
+            return
+        steps, ok, value = reply
+        if not ok:
+            context.event("warning", f"live analysis failed: {value}")
+        elif steps > context.shown:
+            context.shown = steps
+            run.results = value
+            self._emit(Analysis(run.uid, steps, value))
+
+    def _catch_up(self, run, context) -> None:
+        """Analyse now if the runner-thread results lag the policy of ``_live``."""
+        n = run.steps_done
+        if n - context.analyzed > n // LIVE_EVERY_STEP:
             self._analyze(run, context)
 
     def _analyze(self, run, context) -> None:
-        """Live analysis on the table of scalars: after every step of runs up to
-        ``LIVE_EVERY_STEP`` steps, then about that many times per run (the cost of one
-        analysis grows with the run); always once more at the end."""
+        """Analysis of every step so far, in the runner's thread (emitted as a record);
+        always once more at the end of the run."""
         if context.analyzed == run.steps_done:
             return
         context.analyzed = run.steps_done
         table = pd.DataFrame({name: np.array(values) for name, values in context.table.items()})
         try:
-            context.results = run.procedure.analyze(table)
+            context._results = run.procedure.analyze(table)
         except Exception as exc:       # analysis must never stop acquisition
             context.event("warning", f"live analysis failed: {_describe(exc)}")
             return
-        run.results = context.results
-        self._emit(Analysis(run.uid, run.steps_done, context.results))
+        context.shown = max(context.shown, run.steps_done)
+        run.results = context._results
+        self._emit(Analysis(run.uid, run.steps_done, context._results))
 
 
 def _describe(exc: BaseException) -> str:

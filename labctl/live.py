@@ -1,0 +1,133 @@
+"""Live analysis off the acquisition thread: a worker process running ``analyze``.
+
+A procedure's ``analyze`` (a threshold fit over every step so far) can cost tens of
+milliseconds, and Python threads would not run it beside the acquisition (the GIL).
+The runner hands slow analyses to one worker process shared by every runner of this
+process: the procedure (pickled, with its parameters and state) and the table of
+scalars go in, the results come back, and the runner emits them as ``Analysis``
+records from its own thread. One request is in flight at a time; a run asks again
+when the worker is free, so the display follows as closely as the analysis allows
+while the acquisition never waits for it.
+
+Results a run's own code reads (``run.results``: damage guards, adaptive sampling) and
+the final results are computed in the runner's thread as before, so that a run's
+course and its stored results do not depend on the worker's timing.
+
+The worker is a plain ``python -m labctl.live`` child reading pickles on stdin (no
+``multiprocessing``: it would re-run a user's script that lacks a main guard). It ends
+when this process closes its stdin (exits).
+"""
+
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import threading
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """The analysis worker process and the latest reply for each run."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._proc = None
+        self._busy = False
+        self._replies = {}            # uid -> (steps, ok, results or error text)
+        self._open = set()            # uids of runs that still want replies
+        self.failed = None            # why the worker cannot be used
+
+    def _start(self) -> None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        self._proc = subprocess.Popen([sys.executable, "-m", "labctl.live"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, env=env, close_fds=True)
+        threading.Thread(target=self._read, args=(self._proc,), name="labctl-live-reader",
+                         daemon=True).start()
+
+    def submit(self, uid: str, steps: int, procedure, table: dict) -> bool:
+        """Ask for ``procedure.analyze`` of ``table`` (column -> array); False if the
+        worker is busy or unusable, or the procedure cannot be pickled (TypeError,
+        AttributeError, pickle.PicklingError propagate so the caller can stop trying)."""
+        with self._lock:
+            if self._busy or self.failed:
+                return False
+            payload = pickle.dumps((uid, steps, procedure, table), protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                if self._proc is None or self._proc.poll() is not None:
+                    self._start()
+                self._proc.stdin.write(len(payload).to_bytes(8, "little") + payload)
+                self._proc.stdin.flush()
+            except OSError as exc:
+                self.failed = f"live-analysis worker: {exc}"
+                log.warning("%s; live analysis stays in the runner thread", self.failed)
+                return False
+            self._busy = True
+            self._open.add(uid)
+            return True
+
+    def reply(self, uid: str):
+        """The newest reply for a run, once: (steps, ok, results or error) or None."""
+        with self._lock:
+            return self._replies.pop(uid, None)
+
+    def forget(self, uid: str) -> None:
+        with self._lock:
+            self._replies.pop(uid, None)
+            self._open.discard(uid)
+
+    def _read(self, proc) -> None:
+        stream = proc.stdout
+        while True:
+            header = stream.read(8)
+            if len(header) < 8:
+                break
+            uid, steps, ok, value = pickle.loads(stream.read(int.from_bytes(header, "little")))
+            with self._lock:
+                if uid in self._open:
+                    self._replies[uid] = (steps, ok, value)
+                self._busy = False
+        with self._lock:                # the worker died: the next submit restarts it
+            self._busy = False
+
+
+_worker = None
+_worker_lock = threading.Lock()
+
+
+def worker() -> Worker:
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = Worker()
+        return _worker
+
+
+def _serve() -> None:
+    """The worker's loop: analyze what arrives on stdin, answer on stdout."""
+    import pandas as pd
+    source = sys.stdin.buffer
+    sink = os.fdopen(os.dup(1), "wb")       # replies only: anything printed goes to stderr
+    os.dup2(2, 1)
+    while True:
+        header = source.read(8)
+        if len(header) < 8:
+            return
+        data = source.read(int.from_bytes(header, "little"))
+        uid, steps = None, 0
+        try:
+            uid, steps, procedure, table = pickle.loads(data)
+            reply = (uid, steps, True, procedure.analyze(pd.DataFrame(table)))
+        except Exception as exc:                  # reported to the run as a warning
+            reply = (uid, steps, False, f"{type(exc).__name__}: {exc}")
+        try:
+            out = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            out = pickle.dumps((uid, steps, False, f"results cannot be pickled: {exc}"))
+        sink.write(len(out).to_bytes(8, "little") + out)
+        sink.flush()
+
+
+if __name__ == "__main__":
+    _serve()
