@@ -35,7 +35,7 @@ class Figure:
     def shown(self) -> str:
         v = self.value
         if isinstance(v, float):
-            text = f"{v:.3g}" if abs(v) < 1e4 else f"{v:,.0f}"
+            text = f"{v:.3g}" if abs(v) < 1e3 else f"{v:,.0f}"
         else:
             text = str(v)
         return f"{text} {self.unit}".strip()

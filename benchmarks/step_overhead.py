@@ -48,7 +48,9 @@ def timed_sweep(points: int, seed: int = 1, live: bool = True):
 
 
 def measure(points: int, warmup: int = 20):
+    from labctl import live
     timed_sweep(warmup)                        # imports, caches, the live-analysis worker
+    live.worker().wait_idle()
     clock, run, elapsed, updates = timed_sweep(points)
     if run.stop.status != "finished":
         raise SystemExit(f"sweep did not finish: {run.stop.reason}")

@@ -24,6 +24,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,16 @@ class Worker:
             self._busy = True
             self._open.add(uid)
             return True
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no request is in flight (benchmarks: a warm worker); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._busy:
+                    return True
+            time.sleep(0.01)
+        return False
 
     def reply(self, uid: str):
         """The newest reply for a run, once: (steps, ok, results or error) or None."""

@@ -593,8 +593,9 @@ class Runner:
         if reply is None:
             return
         steps, ok, value = reply
-        if not ok:
+        if not ok:                      # e.g. the worker cannot import the procedure
             context.event("warning", f"live analysis failed: {value}")
+            context.offload = False
         elif steps > context.shown:
             context.shown = steps
             run.results = value
