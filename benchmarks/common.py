@@ -6,6 +6,7 @@ MISS beside each figure that has a target, and with ``--json FILE`` also writes 
 figures for ``benchmarks/run_all.py``'s summary.
 """
 
+import array
 import json
 import os
 import platform
@@ -127,7 +128,7 @@ class StepClock:
         self.stack = []
         self.since = None
         self.thread = None
-        self.steps = []           # per step: {category: seconds} and "wall"
+        self.columns = {c: array.array("d") for c in (*self.CATEGORIES, "cpu", "wall")}
         self._mark = None
         self._undo = []
 
@@ -175,9 +176,10 @@ class StepClock:
             self.since = now
         if self._mark is not None:
             t0, w0, before = self._mark
-            entry = {c: self.totals[c] - before[c] for c in self.CATEGORIES}
-            entry["cpu"], entry["wall"] = now - t0, wall - w0
-            self.steps.append(entry)
+            for c in self.CATEGORIES:
+                self.columns[c].append(self.totals[c] - before[c])
+            self.columns["cpu"].append(now - t0)
+            self.columns["wall"].append(wall - w0)
         self._mark = (now, wall, dict(self.totals))
 
     def install(self, runner_cls, bench_cls, library_cls, store_cls, procedure_cls) -> None:
@@ -220,6 +222,12 @@ class StepClock:
             return original(bench, view, name, timed_action, command)
         bench_cls._call = call
         self._undo.append((bench_cls, "_call", original))
+
+    @property
+    def steps(self) -> list:
+        """Per step: {category: CPU seconds, "cpu": all of the step, "wall": its wall time}."""
+        names = list(self.columns)
+        return [dict(zip(names, values)) for values in zip(*self.columns.values())]
 
     def framework(self, entry) -> float:
         """CPU seconds of a step that are neither instrument I/O, drivers nor the procedure."""

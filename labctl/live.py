@@ -3,8 +3,8 @@
 A procedure's ``analyze`` (a threshold fit over every step so far) can cost tens of
 milliseconds, and Python threads would not run it beside the acquisition (the GIL).
 The runner hands slow analyses to one worker process shared by every runner of this
-process: the procedure (pickled, with its parameters and state) and the table of
-scalars go in, the results come back, and the runner emits them as ``Analysis``
+process: the procedure (pickled, with its parameters and state) and the rows of the
+table of scalars the worker does not have yet go in, the results come back, and the runner emits them as ``Analysis``
 records from its own thread. One request is in flight at a time; a run asks again
 when the worker is free, so the display follows as closely as the analysis allows
 while the acquisition never waits for it.
@@ -26,6 +26,10 @@ import sys
 import threading
 import time
 
+import numpy as np
+
+OUT_OF_STEP = "the worker lost rows of this run's table; they are sent again"
+
 log = logging.getLogger(__name__)
 
 
@@ -38,6 +42,7 @@ class Worker:
         self._busy = False
         self._replies = {}            # uid -> (steps, ok, results or error text)
         self._open = set()            # uids of runs that still want replies
+        self._sent = {}               # uid -> rows of its table the worker process holds
         self.failed = None            # why the worker cannot be used
 
     def _start(self) -> None:
@@ -46,26 +51,40 @@ class Worker:
                                       stdout=subprocess.PIPE, env=env, close_fds=True)
         threading.Thread(target=self._read, args=(self._proc,), name="labctl-live-reader",
                          daemon=True).start()
+        self._sent = {}
+
+    def _send(self, message) -> None:
+        payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        self._proc.stdin.write(len(payload).to_bytes(8, "little") + payload)
+        self._proc.stdin.flush()
 
     def submit(self, uid: str, steps: int, procedure, table: dict) -> bool:
-        """Ask for ``procedure.analyze`` of ``table`` (column -> array); False if the
-        worker is busy or unusable, or the procedure cannot be pickled (TypeError,
-        AttributeError, pickle.PicklingError propagate so the caller can stop trying)."""
+        """Ask for ``procedure.analyze`` of the first ``steps`` rows of ``table`` (column
+        -> array('d') of every step, still growing); only the rows the worker does not
+        hold yet are sent. False if the worker is busy or unusable; the procedure not
+        pickling raises (TypeError, AttributeError, pickle.PicklingError) so that the
+        caller can stop trying."""
         with self._lock:
             if self._busy or self.failed:
                 return False
-            payload = pickle.dumps((uid, steps, procedure, table), protocol=pickle.HIGHEST_PROTOCOL)
+            start = self._sent.get(uid, 0)
+            rows = {name: np.frombuffer(values, dtype=float, count=steps)[start:].copy()
+                    for name, values in table.items()}
+            message = ("analyze", uid, start, steps, procedure, rows)
             try:
                 if self._proc is None or self._proc.poll() is not None:
                     self._start()
-                self._proc.stdin.write(len(payload).to_bytes(8, "little") + payload)
-                self._proc.stdin.flush()
+                    message = message[:2] + (0,) + message[3:5] + (
+                        {name: np.frombuffer(values, dtype=float, count=steps).copy()
+                         for name, values in table.items()},)
+                self._send(message)
             except OSError as exc:
                 self.failed = f"live-analysis worker: {exc}"
                 log.warning("%s; live analysis stays in the runner thread", self.failed)
                 return False
             self._busy = True
             self._open.add(uid)
+            self._sent[uid] = steps
             return True
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
@@ -87,6 +106,11 @@ class Worker:
         with self._lock:
             self._replies.pop(uid, None)
             self._open.discard(uid)
+            if self._sent.pop(uid, None) is not None:
+                try:
+                    self._send(("forget", uid))
+                except OSError:
+                    pass
 
     def _read(self, proc) -> None:
         stream = proc.stdout
@@ -96,6 +120,8 @@ class Worker:
                 break
             uid, steps, ok, value = pickle.loads(stream.read(int.from_bytes(header, "little")))
             with self._lock:
+                if not ok and value == OUT_OF_STEP:
+                    self._sent.pop(uid, None)        # resend the whole table next time
                 if uid in self._open:
                     self._replies[uid] = (steps, ok, value)
                 self._busy = False
@@ -116,11 +142,12 @@ def worker() -> Worker:
 
 
 def _serve() -> None:
-    """The worker's loop: analyze what arrives on stdin, answer on stdout."""
+    """The worker's loop: keep each run's table, analyze it on request, answer on stdout."""
     import pandas as pd
     source = sys.stdin.buffer
     sink = os.fdopen(os.dup(1), "wb")       # replies only: anything printed goes to stderr
     os.dup2(2, 1)
+    tables = {}                              # uid -> (rows, {column: array of every row})
     while True:
         header = source.read(8)
         if len(header) < 8:
@@ -128,8 +155,21 @@ def _serve() -> None:
         data = source.read(int.from_bytes(header, "little"))
         uid, steps = None, 0
         try:
-            uid, steps, procedure, table = pickle.loads(data)
+            message = pickle.loads(data)
+            if message[0] == "forget":
+                tables.pop(message[1], None)
+                continue
+            _, uid, start, steps, procedure, rows = message
+            count, held = tables.get(uid, (0, {}))
+            if start != count:
+                tables.pop(uid, None)
+                raise LookupError(OUT_OF_STEP)
+            table = {name: np.concatenate([held[name], values]) if name in held else values
+                     for name, values in rows.items()}
+            tables[uid] = (steps, table)
             reply = (uid, steps, True, procedure.analyze(pd.DataFrame(table)))
+        except LookupError:
+            reply = (uid, steps, False, OUT_OF_STEP)
         except Exception as exc:                  # reported to the run as a warning
             reply = (uid, steps, False, f"{type(exc).__name__}: {exc}")
         try:

@@ -577,9 +577,8 @@ class Runner:
                 context.offload = True
 
     def _offer_live(self, run, context) -> None:
-        table = {name: np.array(values) for name, values in context.table.items()}
         try:
-            accepted = live.worker().submit(run.uid, run.steps_done, run.procedure, table)
+            accepted = live.worker().submit(run.uid, run.steps_done, run.procedure, context.table)
         except Exception as exc:           # the procedure does not pickle: stay here
             log.debug("live analysis of %s stays in the runner thread: %s", run.procedure.name, exc)
             context.offload = False
@@ -593,6 +592,8 @@ class Runner:
         if reply is None:
             return
         steps, ok, value = reply
+        if value == live.OUT_OF_STEP:
+            return
         if not ok:                      # e.g. the worker cannot import the procedure
             context.event("warning", f"live analysis failed: {value}")
             context.offload = False
