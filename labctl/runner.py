@@ -13,6 +13,7 @@ queue up and execute one at a time.
 """
 
 import array
+import collections
 import enum
 import logging
 import math
@@ -202,6 +203,54 @@ class Run:
         context.event("resumed", "run resumed")
 
 
+class _Emitter:
+    """Hands records to the subscribers from a thread of its own, in order, so that the
+    run file is written and the live analysis shown while the next step's instruments
+    integrate or move. The runner waits for it (``drain``) before a step's record, before
+    the stop record and at the end of the steps, and re-raises there what a critical
+    subscriber raised."""
+
+    def __init__(self, deliver):
+        self.deliver = deliver
+        self._queue = collections.deque()
+        self._cond = threading.Condition()
+        self._pending = 0
+        self._failure = None            # (record, exception) of the first critical failure
+        self._thread = None
+
+    def put(self, record) -> None:
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="labctl-records", daemon=True)
+                self._thread.start()
+            self._queue.append(record)
+            self._pending += 1
+            self._cond.notify_all()
+
+    def drain(self):
+        """Wait until every record is delivered; return the (record, exception) of a
+        critical subscriber's failure since the last drain, or None."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._pending == 0)
+            failure, self._failure = self._failure, None
+            return failure
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue)
+                record = self._queue.popleft()
+            try:
+                self.deliver(record)
+            except Exception as exc:
+                with self._cond:
+                    self._failure = self._failure or (record, exc)
+            finally:
+                with self._cond:
+                    self._pending -= 1
+                    self._cond.notify_all()
+
+
 class RunContext:
     """What a procedure sees of its run: roles, axes, events, waits and live results."""
 
@@ -320,6 +369,11 @@ class Runner:
         #: Slow live analyses run in a worker process (``labctl.live``); False keeps
         #: them in the runner's thread.
         self.offload_analysis = True
+        #: Records of the steps reach the subscribers from a thread of their own while
+        #: the next step runs (True), or before it starts (False). None: only when the
+        #: instruments take time (a real bench, a simulated one at time scale > 0).
+        self.pipeline = None
+        self._emitter = _Emitter(self._deliver)
 
     def close(self) -> None:
         """Give the bench up (after the last run): another runner may then drive it."""
@@ -337,7 +391,33 @@ class Runner:
         self._subscribers.append(entry)
         return lambda: self._subscribers.remove(entry)
 
+    def _pipelined(self) -> bool:
+        if self.pipeline is None:
+            sim = self.bench.sim
+            return sim is None or sim.clock.scale > 0
+        return self.pipeline
+
     def _emit(self, record) -> None:
+        """Send a record to the subscribers: steps, events and analyses through the
+        emitter when pipelined; the others once every record before them is delivered."""
+        if self._pipelined() and not isinstance(record, (Start, Descriptor, Stop)):
+            self._emitter.put(record)
+            return
+        self._sync()
+        self._deliver(record)
+
+    def _sync(self, run=None) -> None:
+        """Wait for the records handed to the emitter; raise a critical subscriber's
+        failure (a step whose record could not be stored is not done)."""
+        failure = self._emitter.drain()
+        if failure is None:
+            return
+        record, exc = failure
+        if run is not None and isinstance(record, Step) and record.uid == run.uid:
+            run.steps_done = min(run.steps_done, record.index)
+        raise exc
+
+    def _deliver(self, record) -> None:
         for callback, critical in list(self._subscribers):
             if critical:
                 callback(record)
@@ -435,6 +515,7 @@ class Runner:
                         for sp in step.setpoints:
                             bench.check_setpoint(sp.quantity, sp.value, sp.unit, procedure.beam_line())
                     run.steps_planned += len(plan)
+                self._sync(run)
                 procedure.teardown(context)
         except EndRun as exc:
             reason = f"ended early: {exc}"
@@ -456,6 +537,10 @@ class Runner:
         ends and its waiters are released."""
         try:
             failures = self.bench.safe_state() if run.parent is None else {}
+            try:
+                self._sync(run)                    # records still on their way
+            except Exception as exc:
+                status, reason = RunState.FAILED, f"{reason}; then: {_describe(exc)}"
             self._analyze(run, context)            # results of every completed step
             live.worker().forget(run.uid)
             if failures:
@@ -549,6 +634,7 @@ class Runner:
         scalars = {c.name: float(data.get(c.name, float("nan"))) for c in columns}
         record = Step(run.uid, run.steps_done, time.time(), scalars,
                       {a.name: data[a.name] for a in arrays})
+        self._sync(run)                                     # the previous step is stored
         self._emit(record)
         run.steps_done += 1
         self._check_measured(run, context, scalars, columns)
