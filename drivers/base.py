@@ -46,7 +46,8 @@ def wait(instrument: Instrument, seconds: float) -> None:
 def now(instrument: Instrument) -> float:
     """Seconds on the clock ``wait`` runs on (for durations)."""
     sim = _sim(instrument)
-    return sim.clock.now() if sim is not None else time.monotonic()
+    value = sim.clock.now() if sim is not None else None
+    return value if isinstance(value, float) else time.monotonic()   # (a protocol-test mock)
 
 
 FINE = 0.001     # s between polls around the expected end of an operation
