@@ -15,9 +15,12 @@ at time scale 0:
   the columns fluence, wavelength and counts (the other 23 scalars of a labctl step are
   left out, in PyMeasure's favour).
 
-The two alternate ``--rounds`` times. Printed: per-step wall time of each (median over
-rounds), their ratio, the file sizes and their ratio, and how much metadata each file
-holds. Targets: labctl ≥ 10× faster per step, files ≥ 5× smaller, more metadata.
+The two alternate ``--rounds`` times, each also without instruments (the steps of a
+recorded sweep replayed, ``replay.Replay``: what each framework costs on its own).
+Printed: per-step wall time of each (median over rounds) and their ratio, CPU time per
+step, the time both spend in the shared instruments and procedure, the file sizes and
+their ratio, and how much metadata each file holds. Targets: labctl ≥ 10× faster per
+step, files ≥ 5× smaller, more metadata.
 """
 
 import argparse
@@ -30,21 +33,44 @@ from pathlib import Path
 from common import add_common, check, finish, info, machine
 
 
-def labctl_sweep(points, seed, directory):
+def cpu_seconds() -> float:
+    """CPU time of this process and of the live-analysis worker (if it runs)."""
+    import os
+
+    from labctl import live
+    total = time.process_time()
+    pid = live.worker().pid
+    if pid is not None:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    return total
+
+
+def labctl_sweep(points, seed, directory, replay=False):
+    """(wall s, CPU s, run file) of one labctl run: the fluence sweep on the simulated
+    bench, or (``replay``) its recorded steps without instruments."""
     from labctl.bench import Bench
     from labctl.runner import Runner
     from labctl.store import RunStore
     from procedures.fluence_sweep import FluenceSweep
 
-    with Bench.open(time_scale=0, seed=seed) as bench:
+    with Bench.open(time_scale=0, seed=seed, slots=[] if replay else None) as bench:
         store = RunStore(directory)
         runner = Runner(bench)
         runner.subscribe(store, critical=True)
-        start = time.perf_counter()
-        run = runner.run(FluenceSweep(points=points))
-        elapsed = time.perf_counter() - start
+        if replay:
+            from replay import Replay
+            procedure = Replay(points)
+        else:
+            procedure = FluenceSweep(points=points)
+        start, cpu = time.perf_counter(), cpu_seconds()
+        run = runner.run(procedure)
+        elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         assert run.stop.status == "finished", run.stop.reason
-        return elapsed, store.paths[run.uid]
+        return elapsed, cpu, store.paths[run.uid]
 
 
 class _Direct:
@@ -74,7 +100,7 @@ class _Direct:
         self.role("PumpLaser").close_shutter()
 
 
-def pymeasure_procedure_class():
+def pymeasure_procedure_class(replay=False):
     from pymeasure.experiment import FloatParameter, IntegerParameter, Metadata, Procedure
 
     class PyMeasureFluenceSweep(Procedure):
@@ -92,10 +118,14 @@ def pymeasure_procedure_class():
 
         def startup(self):
             from procedures.fluence_sweep import FluenceSweep
-            self.sweep = FluenceSweep(points=self.points, fluence_start=self.fluence_start,
-                                      fluence_stop=self.fluence_stop)
-            self.bench.set_beam(self.sweep.beam())
             self.run = _Direct(self.bench)
+            if replay:
+                from replay import Replay
+                self.sweep = Replay(self.points)
+            else:
+                self.sweep = FluenceSweep(points=self.points, fluence_start=self.fluence_start,
+                                          fluence_stop=self.fluence_stop)
+                self.bench.set_beam(self.sweep.beam())
             self.sweep.setup(self.run)
 
         def execute(self):
@@ -119,25 +149,25 @@ def pymeasure_procedure_class():
     return PyMeasureFluenceSweep
 
 
-def pymeasure_sweep(points, seed, directory):
+def pymeasure_sweep(points, seed, directory, replay=False):
     from pymeasure.experiment import Results, Worker
 
     from labctl.bench import Bench
 
-    cls = pymeasure_procedure_class()
-    with Bench.open(time_scale=0, seed=seed) as bench:
+    cls = pymeasure_procedure_class(replay)
+    with Bench.open(time_scale=0, seed=seed, slots=[] if replay else None) as bench:
         procedure = cls()
         procedure.points, procedure.seed = points, seed
         procedure.bench = bench
         path = Path(directory) / f"pymeasure-{time.time_ns()}.csv"
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         results = Results(procedure, str(path))
         worker = Worker(results)
         worker.start()
         worker.join(timeout=3600)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         assert procedure.status == procedure.FINISHED, procedure.status
-        return elapsed, path
+        return elapsed, cpu, path
 
 
 def metadata_count(path) -> dict:
@@ -176,27 +206,44 @@ def main(argv=None):
     args = parser.parse_args(argv)
     points, rounds = (30, 1) if args.quick else (args.points, args.rounds)
     print(machine())
-    times = {"labctl": [], "pymeasure": []}
+    import replay
+    replay.Replay.recorded, replay.Replay.axis = replay.record(points)
+    sides = {"labctl": labctl_sweep, "pymeasure": pymeasure_sweep}
+    times = {(name, bare): [] for name in sides for bare in (False, True)}
     files = {}
     with tempfile.TemporaryDirectory() as directory:
+        from labctl import live
         labctl_sweep(10, 1, directory)               # imports, caches, live worker
+        live.worker().wait_idle()
         pymeasure_sweep(10, 1, directory)
         for r in range(rounds):
-            for name, sweep in (("labctl", labctl_sweep), ("pymeasure", pymeasure_sweep)):
-                elapsed, path = sweep(points, 1, directory)
-                times[name].append(elapsed / points)
-                files[name] = path
-                print(f"round {r + 1}: {name:9s} {1e3 * elapsed / points:7.2f} ms/step  "
-                      f"{path.stat().st_size / 1e6:6.2f} MB")
+            for bare in (False, True):
+                for name, sweep in sides.items():
+                    elapsed, cpu, path = sweep(points, 1, directory, replay=bare)
+                    times[name, bare].append((elapsed / points, cpu / points))
+                    if not bare:
+                        files[name] = path
+                    print(f"round {r + 1}: {name:9s} {'no instruments' if bare else 'instruments   '} "
+                          f"{1e3 * elapsed / points:7.2f} ms/step wall, {1e3 * cpu / points:7.2f} ms CPU, "
+                          f"{path.stat().st_size / 1e6:6.2f} MB", flush=True)
         size = {name: path.stat().st_size for name, path in files.items()}
         meta = {name: metadata_count(path) for name, path in files.items()}
-    per_step = {name: statistics.median(t) for name, t in times.items()}
+    wall = {key: statistics.median(t[0] for t in values) for key, values in times.items()}
+    cpu = {key: statistics.median(t[1] for t in values) for key, values in times.items()}
+    shared = wall["pymeasure", False] - wall["pymeasure", True]     # instruments + procedure
     item = "2 pymeasure"
     figures = [
-        info(item, "labctl per step (median of rounds)", 1e3 * per_step["labctl"], "ms"),
-        info(item, "PyMeasure per step (median of rounds)", 1e3 * per_step["pymeasure"], "ms"),
-        check(item, "wall-time ratio PyMeasure / labctl", per_step["pymeasure"] / per_step["labctl"],
+        info(item, "labctl per step (median of rounds)", 1e3 * wall["labctl", False], "ms"),
+        info(item, "PyMeasure per step (median of rounds)", 1e3 * wall["pymeasure", False], "ms"),
+        check(item, "wall-time ratio PyMeasure / labctl", wall["pymeasure", False] / wall["labctl", False],
               "×", ">=", 10, "10×"),
+        info(item, "  CPU per step labctl / PyMeasure (live-analysis worker included)",
+             f"{1e3 * cpu['labctl', False]:.2f} / {1e3 * cpu['pymeasure', False]:.2f} ms"),
+        info(item, "  the same steps without instruments: labctl / PyMeasure",
+             f"{1e3 * wall['labctl', True]:.2f} / {1e3 * wall['pymeasure', True]:.2f} ms"),
+        info(item, "  wall-time ratio without instruments", wall["pymeasure", True] / wall["labctl", True], "×"),
+        info(item, "  instruments + procedure, shared by both (PyMeasure with − without)", 1e3 * shared, "ms"),
+        info(item, "  ratio bound for a framework costing nothing", wall["pymeasure", False] / shared, "×"),
         info(item, f"labctl run file ({points} steps)", size["labctl"] / 1e6, "MB"),
         info(item, f"PyMeasure CSV ({points} steps)", size["pymeasure"] / 1e6, "MB"),
         check(item, "file-size ratio PyMeasure / labctl", size["pymeasure"] / size["labctl"], "×",

@@ -87,6 +87,11 @@ class Worker:
             self._sent[uid] = steps
             return True
 
+    @property
+    def pid(self) -> int | None:
+        """The worker process's id (None before it started)."""
+        return self._proc.pid if self._proc is not None else None
+
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until no request is in flight (benchmarks: a warm worker); False on timeout."""
         deadline = time.monotonic() + timeout
