@@ -668,6 +668,8 @@ class Runner:
         except Exception as exc:           # the procedure does not pickle: stay here
             log.debug("live analysis of %s stays in the runner thread: %s", run.procedure.name, exc)
             context.offload = False
+            self._analyze(run, context)
+            context.offered = run.steps_done
             return
         if accepted:
             context.offered = run.steps_done
