@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from common import add_common, check, finish, info, machine
+from common import add_common, check, finish, info, live_worker_idle, machine
 
 
 def threshold_time(repeats=30) -> float:
@@ -42,9 +42,8 @@ def live_update_cost(points=200):
     """Median per-step runner-thread time of the live analysis: offloaded, in-thread."""
     from step_overhead import timed_sweep
 
-    from labctl import live
     timed_sweep(20)
-    live.worker().wait_idle()
+    live_worker_idle()
     found = {}
     for offload in (True, False):
         clock, run, elapsed, updates = timed_sweep(points, live=offload)

@@ -89,6 +89,25 @@ def add_common(parser) -> None:
     parser.add_argument("--json", help="also write the figures to this file (run_all.py)")
 
 
+def live_worker_idle(timeout: float = 60.0) -> None:
+    """Wait until the live-analysis worker process has no request in flight (a warm
+    worker before timing). No-op for a labctl without one (the baseline runs)."""
+    try:
+        from labctl import live
+    except ImportError:
+        return
+    live.worker().wait_idle(timeout)
+
+
+def live_worker_pid():
+    """The live-analysis worker's process id, or None."""
+    try:
+        from labctl import live
+    except ImportError:
+        return None
+    return live.worker().pid
+
+
 def rss_mb() -> float:
     """Resident memory of this process now (MB)."""
     try:

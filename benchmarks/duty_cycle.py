@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 
-from common import add_common, check, finish, info, machine
+from common import add_common, check, finish, info, live_worker_idle, machine
 
 
 class BusyLog:
@@ -80,7 +80,6 @@ class BusyLog:
 
 def measure(points):
     import labctl.runner as runner_module
-    from labctl import live
     from labctl.bench import Bench
     from labctl.records import Step
     from labctl.store import RunStore
@@ -102,7 +101,7 @@ def measure(points):
             with Bench.open(time_scale=0, seed=1) as bench:        # warm-up: imports, worker
                 runner = runner_module.Runner(bench)
                 runner.run(FluenceSweep(points=10))
-            live.worker().wait_idle()
+            live_worker_idle()
             marks.clear()
             log.thread = None
             log.intervals.clear()

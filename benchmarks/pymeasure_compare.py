@@ -30,16 +30,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import add_common, check, finish, info, machine
+from common import add_common, check, finish, info, live_worker_idle, live_worker_pid, machine
 
 
 def cpu_seconds() -> float:
     """CPU time of this process and of the live-analysis worker (if it runs)."""
     import os
 
-    from labctl import live
     total = time.process_time()
-    pid = live.worker().pid
+    pid = live_worker_pid()
     if pid is not None:
         try:
             fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
@@ -212,9 +211,8 @@ def main(argv=None):
     times = {(name, bare): [] for name in sides for bare in (False, True)}
     files = {}
     with tempfile.TemporaryDirectory() as directory:
-        from labctl import live
         labctl_sweep(10, 1, directory)               # imports, caches, live worker
-        live.worker().wait_idle()
+        live_worker_idle()
         pymeasure_sweep(10, 1, directory)
         for r in range(rounds):
             for bare in (False, True):

@@ -21,12 +21,11 @@ import tempfile
 import threading
 import time
 
-from common import StepClock, add_common, check, finish, info, machine, rss_mb
+from common import StepClock, add_common, check, finish, info, live_worker_idle, machine, rss_mb
 
 
 def one_size(steps, directory):
     import labctl.runner as runner_module
-    from labctl import live
     from labctl.bench import Bench
     from labctl.runner import Runner
     from labctl.store import RunStore
@@ -62,7 +61,7 @@ def one_size(steps, directory):
         done.set()
         sampler.join()
         clock.unwrap()
-    live.worker().wait_idle(120)
+    live_worker_idle(120)
     framework = [clock.framework(s) for s in clock.steps]
     ordered = sorted(framework)
     (n0, r0), (n1, r1) = marks.get("tenth", (0, 0.0)), marks.get("last", (0, 0.0))

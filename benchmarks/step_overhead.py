@@ -14,7 +14,7 @@ import argparse
 import statistics
 import tempfile
 
-from common import StepClock, add_common, check, finish, info, machine
+from common import StepClock, add_common, check, finish, info, live_worker_idle, machine
 
 
 def timed_sweep(points: int, seed: int = 1, live: bool = True):
@@ -48,9 +48,8 @@ def timed_sweep(points: int, seed: int = 1, live: bool = True):
 
 
 def measure(points: int, warmup: int = 20):
-    from labctl import live
     timed_sweep(warmup)                        # imports, caches, the live-analysis worker
-    live.worker().wait_idle()
+    live_worker_idle()
     clock, run, elapsed, updates = timed_sweep(points)
     if run.stop.status != "finished":
         raise SystemExit(f"sweep did not finish: {run.stop.reason}")
