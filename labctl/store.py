@@ -40,7 +40,7 @@ from .records import Analysis, Descriptor, Event, Start, Step, Stop, jsonable
 
 FORMAT = 1
 SCALAR_CHUNK = 64             # rows per chunk of /scalars
-CHUNK_BYTES = 8 * 1024        # a chunk of an array dataset holds this many bytes of rows
+CHUNK_BYTES = 64 * 1024       # a chunk of an array dataset holds up to this many bytes of rows
 RESERVE = 50 * 2**20          # bytes the data disk keeps free; a run stops before using them
 _SAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
 
