@@ -5,9 +5,10 @@ milliseconds, and Python threads would not run it beside the acquisition (the GI
 The runner hands slow analyses to one worker process shared by every runner of this
 process: the procedure (pickled, with its parameters and state) and the rows of the
 table of scalars the worker does not have yet go in, the results come back, and the runner emits them as ``Analysis``
-records from its own thread. One request is in flight at a time; a run asks again
-when the worker is free, so the display follows as closely as the analysis allows
-while the acquisition never waits for it.
+records from its own thread. One request is in flight at a time, and the worker
+rests as long as its last analysis took before it takes the next (``DUTY``): on two
+cores it must not slow the acquisition it follows. The display follows as closely as
+that allows while the acquisition never waits for the analysis.
 
 Results a run's own code reads (``run.results``: damage guards, adaptive sampling) and
 the final results are computed in the runner's thread as before, so that a run's
@@ -29,6 +30,7 @@ import time
 import numpy as np
 
 OUT_OF_STEP = "the worker lost rows of this run's table; they are sent again"
+DUTY = 0.5          # the worker analyses at most this fraction of the time
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ class Worker:
         self._replies = {}            # uid -> (steps, ok, results or error text)
         self._open = set()            # uids of runs that still want replies
         self._sent = {}               # uid -> rows of its table the worker process holds
+        self._asked = 0.0             # when the request in flight was sent (monotonic s)
+        self._rested = 0.0            # when the worker may take the next one
         self.failed = None            # why the worker cannot be used
 
     def _start(self) -> None:
@@ -65,7 +69,7 @@ class Worker:
         pickling raises (TypeError, AttributeError, pickle.PicklingError) so that the
         caller can stop trying."""
         with self._lock:
-            if self._busy or self.failed:
+            if self._busy or self.failed or time.monotonic() < self._rested:
                 return False
             start = self._sent.get(uid, 0)
             rows = {name: np.frombuffer(values, dtype=float, count=steps)[start:].copy()
@@ -83,6 +87,7 @@ class Worker:
                 log.warning("%s; live analysis stays in the runner thread", self.failed)
                 return False
             self._busy = True
+            self._asked = time.monotonic()
             self._open.add(uid)
             self._sent[uid] = steps
             return True
@@ -93,11 +98,12 @@ class Worker:
         return self._proc.pid if self._proc is not None else None
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Wait until no request is in flight (benchmarks: a warm worker); False on timeout."""
+        """Wait until the worker takes requests again: none in flight, rested (tests,
+        benchmarks: a warm worker); False on timeout."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                if not self._busy:
+                if not self._busy and time.monotonic() >= self._rested:
                     return True
             time.sleep(0.01)
         return False
@@ -130,6 +136,8 @@ class Worker:
                 if uid in self._open:
                     self._replies[uid] = (steps, ok, value)
                 self._busy = False
+                now = time.monotonic()
+                self._rested = now + (now - self._asked) * (1 - DUTY) / DUTY
         with self._lock:                # the worker died: the next submit restarts it
             self._busy = False
 
