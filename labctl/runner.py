@@ -18,6 +18,7 @@ import enum
 import logging
 import math
 import platform
+import sys
 import threading
 import time
 import traceback
@@ -38,6 +39,11 @@ from .safety import QUANTITIES
 log = logging.getLogger(__name__)
 
 LIVE_EVERY_STEP = 200
+#: Longest time (s) a Python thread keeps the interpreter while others wait (CPython's
+#: default is 5 ms). A runner shares the interpreter with its records' thread, other
+#: runners and the GUI; each VISA transaction and wait hands it over, so at 5 ms a step
+#: of a 20 Hz stream queued behind the others would start tens of ms late.
+SWITCH_INTERVAL = 0.001
 OFFLOAD_AFTER = 0.002      # s: a live analysis slower than this moves to the worker process
 
 
@@ -359,6 +365,7 @@ class Runner:
                            "queue runs on bench.runner")
         bench.runner = self
         self.bench = bench
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         self._subscribers = [(s, False) for s in subscribers]
         self._queue: list[Run] = []
         self._lock = threading.Lock()
