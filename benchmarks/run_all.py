@@ -4,7 +4,7 @@
 
 Each benchmark runs in a process of its own (a clean memory figure, no state shared
 between them) and prints its own table; the summary lists every figure that has a
-target, with PASS or MISS. Exit status 1 if a benchmark failed to run. About 8 minutes
+target, with PASS or MISS. Exit status 1 if a benchmark failed to run. About 5 minutes
 on 2 cores; ``--quick`` runs the small sizes (a smoke test, not the figures).
 """
 
