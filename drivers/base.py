@@ -34,26 +34,51 @@ def integer(value) -> int:
     raise ReplyError(f"expected an integer, got {value!r:.40}")
 
 
+def _sim(instrument: Instrument):
+    connection = getattr(instrument.adapter, "connection", None)
+    return getattr(getattr(connection, "visalib", None), "sim", None)
+
+
 def wait(instrument: Instrument, seconds: float) -> None:
     """Wait ``seconds`` between polls of an instrument.
 
     On a real bench this is ``time.sleep``; on the simulated bench the VISA library
     brings its own clock, so that moves and settling take simulated time.
     """
-    connection = getattr(instrument.adapter, "connection", None)
-    clock = getattr(getattr(connection, "visalib", None), "sim", None)
-    if clock is not None:
-        clock.clock.sleep(seconds)
+    sim = _sim(instrument)
+    if sim is not None:
+        sim.clock.sleep(seconds)
     else:
         time.sleep(seconds)
 
 
+def now(instrument: Instrument) -> float:
+    """Seconds on the clock ``wait`` runs on (for durations)."""
+    sim = _sim(instrument)
+    value = sim.clock.now() if sim is not None else None
+    return value if isinstance(value, float) else time.monotonic()   # (a protocol-test mock)
+
+
+FINE = 0.001     # s between polls around the expected end of an operation
+
+
 def poll(instrument: Instrument, done, timeout: float, interval: float = 0.05,
-         what: str = "operation") -> None:
-    """Poll ``done()`` every ``interval`` s until it is true; raise after ``timeout`` s."""
+         what: str = "operation", expected: float = 0.0) -> None:
+    """Poll ``done()`` every ``interval`` s until it is true; raise after ``timeout`` s.
+
+    ``expected``: how long the operation should take (a move's distance over its speed).
+    It is waited first, then ``done()`` is polled every ``FINE`` s for up to ``interval``
+    s, then every ``interval`` s: the end is noticed within milliseconds instead of up to
+    ``interval`` late, while the instrument sits idle waiting for software.
+    """
     waited = 0.0
+    if expected > 0:
+        waited = min(expected, timeout)
+        wait(instrument, waited)
+    fine_until = waited + interval if expected > 0 else 0.0
     while not done():
         if waited >= timeout:
             raise DeviceError(f"{what} did not finish within {timeout:g} s")
-        wait(instrument, interval)
-        waited += interval
+        step = FINE if waited < fine_until else interval
+        wait(instrument, step)
+        waited += step

@@ -10,7 +10,7 @@ the CONEX USB virtual port runs at 921 600 baud.
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_range
 
-from .base import DeviceError, ReplyError, poll
+from .base import DeviceError, ReplyError, now, poll
 from .roles import LinearStage, RotationStage
 
 #: ``TE`` error characters (manual §2.2, command TE).
@@ -122,8 +122,10 @@ class SMC100(Instrument):
         """Stop the motion."""
         self.write("1ST")
 
-    def wait_until_ready(self) -> None:
-        poll(self, lambda: self.state in READY, self.move_timeout, what="SMC100 move")
+    def wait_until_ready(self, expected: float = 0.0) -> None:
+        """Wait for the end of a move; ``expected``: its duration, s (see ``poll``)."""
+        poll(self, lambda: self.state in READY, self.move_timeout, what="SMC100 move",
+             expected=expected)
 
     def wait_until_stopped(self) -> None:
         """Wait while the stage is homing, moving or jogging."""
@@ -136,9 +138,11 @@ class SMC100(Instrument):
                              f"[{low:g}, {high:g}] {self.unit}")
         if self.state in NOT_REFERENCED:
             self.home()
+        travel = abs(position - self.current_position) / self.velocity    # s at the set speed
+        started = now(self)
         self.target_position = position
         if wait:
-            self.wait_until_ready()
+            self.wait_until_ready(expected=travel - (now(self) - started))
 
     @property
     def identity(self) -> str:

@@ -59,17 +59,16 @@ class RoleView:
         if name not in self._interface:
             raise AttributeError(f"{self._slot} role has no member {name!r} "
                                  f"(members: {', '.join(sorted(self._interface))})")
-        member = inspect.getattr_static(type(driver), name, None)
-        if isinstance(member, property) or not callable(getattr(type(driver), name, None)):
+        method, setpoints = _member(type(driver), name)
+        if method is None:
             return self._bench._call(self, name, lambda: getattr(driver, name))
-        method = _declared(type(driver), name)
 
         def call(*args, **kwargs):
-            for quantity, value, unit in setpoint_values(method, args, kwargs):
-                self._bench.check_setpoint(quantity, value, unit, line=self._slot.partition(".")[2])
-            shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+            if setpoints:
+                for quantity, value, unit in setpoint_values(method, args, kwargs):
+                    self._bench.check_setpoint(quantity, value, unit, line=self._slot.partition(".")[2])
             return self._bench._call(self, name, lambda: getattr(driver, name)(*args, **kwargs),
-                                     command=f"{name}({shown})")
+                                     command=lambda: _shown(name, args, kwargs))
         call.__name__ = name
         call.__doc__ = getattr(type(driver), name).__doc__
         return call
@@ -249,7 +248,8 @@ class Bench:
                     if not transient(exc) or attempt == spec.retries:
                         tries = f" (after {attempt + 1} attempts)" if attempt else ""
                         raise InstrumentError(slot, spec.resource, text + tries,
-                                              command=command or name) from exc
+                                              command=(command() if callable(command) else command)
+                                              or name) from exc
                     log.warning("%s: transient fault, retrying: %s", slot, text)
                     if self.on_retry is not None:
                         self.on_retry(slot, f"{slot} at {spec.resource}: {text}; retried")
@@ -259,9 +259,17 @@ class Bench:
     def check_faults(self, slots, owner=MANUAL) -> None:
         """Ask each instrument in ``slots`` for the errors and faults it reports (error
         queue, status word); the first that reports one raises InstrumentError."""
+        for check in self.fault_checks(slots, owner):
+            check()
+
+    def fault_checks(self, slots, owner=MANUAL) -> list:
+        """The ``check_fault`` of each instrument in ``slots`` through ``owner``'s view
+        (what ``check_faults`` calls; a run keeps them for all its steps)."""
+        checks = []
         for slot in slots:
             role, _, qualifier = slot.partition(".")
-            self.role(role, qualifier, owner=owner).check_fault()
+            checks.append(self.role(role, qualifier, owner=owner).check_fault)
+        return checks
 
     # -- safety -------------------------------------------------------------------
     def check_setpoint(self, quantity: str, value: float, unit: str | None = None,
@@ -388,6 +396,22 @@ def transient(exc) -> bool:
     if isinstance(exc, KeyError) and "not found in mapped values" in str(exc):
         return True     # pymeasure's map_values met a reply outside its table: garbled
     return isinstance(exc, (ReplyError, UnicodeDecodeError, struct.error))
+
+
+@functools.lru_cache(maxsize=None)
+def _member(cls, name):
+    """How a role view calls a driver member: (None, False) for a property or a plain
+    attribute (read it); else (its declaration, whether it sends setpoints)."""
+    member = inspect.getattr_static(cls, name, None)
+    if isinstance(member, property) or not callable(getattr(cls, name, None)):
+        return None, False
+    method = _declared(cls, name)
+    return method, bool(getattr(method, "_setpoints", ()))
+
+
+def _shown(name, args, kwargs) -> str:
+    """A call as the error message shows it: ``set_pulse_energy(1e-06)``."""
+    return f"{name}({', '.join([repr(a) for a in args] + [f'{k}={v!r}' for k, v in kwargs.items()])})"
 
 
 def _declared(cls, name):

@@ -13,10 +13,12 @@ queue up and execute one at a time.
 """
 
 import array
+import collections
 import enum
 import logging
 import math
 import platform
+import sys
 import threading
 import time
 import traceback
@@ -28,6 +30,7 @@ import pandas as pd
 
 from drivers.roles import ROLES
 
+from . import live
 from .errors import InstrumentError, LabctlError, PlanRefused, RoleBusy, SafetyError, UsageError
 from .procedure import EndRun
 from .records import Analysis, Descriptor, Event, Start, Step, Stop
@@ -36,6 +39,12 @@ from .safety import QUANTITIES
 log = logging.getLogger(__name__)
 
 LIVE_EVERY_STEP = 200
+#: Longest time (s) a Python thread keeps the interpreter while others wait (CPython's
+#: default is 5 ms). A runner shares the interpreter with its records' thread, other
+#: runners and the GUI; each VISA transaction and wait hands it over, so at 5 ms a step
+#: of a 20 Hz stream queued behind the others would start tens of ms late.
+SWITCH_INTERVAL = 0.001
+OFFLOAD_AFTER = 0.002      # s: a live analysis slower than this moves to the worker process
 
 
 class RunState(str, enum.Enum):
@@ -200,6 +209,54 @@ class Run:
         context.event("resumed", "run resumed")
 
 
+class _Emitter:
+    """Hands records to the subscribers from a thread of its own, in order, so that the
+    run file is written and the live analysis shown while the next step's instruments
+    integrate or move. The runner waits for it (``drain``) before a step's record, before
+    the stop record and at the end of the steps, and re-raises there what a critical
+    subscriber raised."""
+
+    def __init__(self, deliver):
+        self.deliver = deliver
+        self._queue = collections.deque()
+        self._cond = threading.Condition()
+        self._pending = 0
+        self._failure = None            # (record, exception) of the first critical failure
+        self._thread = None
+
+    def put(self, record) -> None:
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="labctl-records", daemon=True)
+                self._thread.start()
+            self._queue.append(record)
+            self._pending += 1
+            self._cond.notify_all()
+
+    def drain(self):
+        """Wait until every record is delivered; return the (record, exception) of a
+        critical subscriber's failure since the last drain, or None."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._pending == 0)
+            failure, self._failure = self._failure, None
+            return failure
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue)
+                record = self._queue.popleft()
+            try:
+                self.deliver(record)
+            except Exception as exc:
+                with self._cond:
+                    self._failure = self._failure or (record, exc)
+            finally:
+                with self._cond:
+                    self._pending -= 1
+                    self._cond.notify_all()
+
+
 class RunContext:
     """What a procedure sees of its run: roles, axes, events, waits and live results."""
 
@@ -207,10 +264,24 @@ class RunContext:
         self.runner, self.run, self.bench = runner, run, runner.bench
         self.uid = run.uid
         self.axes: dict = {}
-        self.results: dict = {}
+        self._results: dict = {}
         self.table: dict = {}           # column -> array('d') of every step's value
-        self.analyzed = 0               # steps the live analysis has seen
+        self.analyzed = 0               # steps the runner-thread analysis has seen
+        self.offered = 0                # steps of the newest live analysis asked for
+        self.shown = 0                  # steps of the newest Analysis record emitted
+        self.offload = None             # live analysis in the worker process: None (not
+                                        # yet), True, or False (the procedure won't pickle)
+        self.fault_checks = None        # check_fault of every instrument the run holds
+        self.sourcemeters = None        # views of the source-meters its owner holds
         self.retried: list[str] = []    # slot of every transient fault retried
+
+    @property
+    def results(self) -> dict:
+        """The analysis of the steps so far (for runs over ``LIVE_EVERY_STEP`` steps, of
+        all but the last few). Computed in the runner's thread when it is older than
+        that, so that what a procedure reads does not depend on the live worker's pace."""
+        self.runner._catch_up(self.run, self)
+        return self._results
 
     def retry(self, slot: str, message: str) -> None:
         """Record a transient instrument fault the bench retried."""
@@ -294,6 +365,7 @@ class Runner:
                            "queue runs on bench.runner")
         bench.runner = self
         self.bench = bench
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         self._subscribers = [(s, False) for s in subscribers]
         self._queue: list[Run] = []
         self._lock = threading.Lock()
@@ -301,6 +373,14 @@ class Runner:
         self._worker = None
         self.current: Run | None = None
         self.state_listeners = []
+        #: Slow live analyses run in a worker process (``labctl.live``); False keeps
+        #: them in the runner's thread.
+        self.offload_analysis = True
+        #: Records of the steps reach the subscribers from a thread of their own while
+        #: the next step runs (True), or before it starts (False). None: only when the
+        #: instruments take time (a real bench, a simulated one at time scale > 0).
+        self.pipeline = None
+        self._emitter = _Emitter(self._deliver)
 
     def close(self) -> None:
         """Give the bench up (after the last run): another runner may then drive it."""
@@ -318,7 +398,33 @@ class Runner:
         self._subscribers.append(entry)
         return lambda: self._subscribers.remove(entry)
 
+    def _pipelined(self) -> bool:
+        if self.pipeline is None:
+            sim = self.bench.sim
+            return sim is None or sim.clock.scale > 0
+        return self.pipeline
+
     def _emit(self, record) -> None:
+        """Send a record to the subscribers: steps, events and analyses through the
+        emitter when pipelined; the others once every record before them is delivered."""
+        if self._pipelined() and not isinstance(record, (Start, Descriptor, Stop)):
+            self._emitter.put(record)
+            return
+        self._sync()
+        self._deliver(record)
+
+    def _sync(self, run=None) -> None:
+        """Wait for the records handed to the emitter; raise a critical subscriber's
+        failure (a step whose record could not be stored is not done)."""
+        failure = self._emitter.drain()
+        if failure is None:
+            return
+        record, exc = failure
+        if run is not None and isinstance(record, Step) and record.uid == run.uid:
+            run.steps_done = min(run.steps_done, record.index)
+        raise exc
+
+    def _deliver(self, record) -> None:
         for callback, critical in list(self._subscribers):
             if critical:
                 callback(record)
@@ -416,6 +522,7 @@ class Runner:
                         for sp in step.setpoints:
                             bench.check_setpoint(sp.quantity, sp.value, sp.unit, procedure.beam_line())
                     run.steps_planned += len(plan)
+                self._sync(run)
                 procedure.teardown(context)
         except EndRun as exc:
             reason = f"ended early: {exc}"
@@ -437,7 +544,12 @@ class Runner:
         ends and its waiters are released."""
         try:
             failures = self.bench.safe_state() if run.parent is None else {}
+            try:
+                self._sync(run)                    # records still on their way
+            except Exception as exc:
+                status, reason = RunState.FAILED, f"{reason}; then: {_describe(exc)}"
             self._analyze(run, context)            # results of every completed step
+            live.worker().forget(run.uid)
             if failures:
                 reason += "; NOT SAFE: " + "; ".join(f"{s}: {m}" for s, m in failures.items())
                 status = RunState.FAILED
@@ -447,13 +559,13 @@ class Runner:
             if not started:
                 self._emit(self._start_record(run, [], {}))
             run.stop = Stop(run.uid, status.value, reason, time.time(), run.steps_done,
-                            results=context.results, traceback=tb)
+                            results=context._results, traceback=tb)
             self._emit(run.stop)
         except Exception as exc:             # e.g. the run file cannot be written
             log.exception("run %s: ending it failed", run.uid[:8])
             status, reason = RunState.FAILED, f"{reason}; then: {_describe(exc)}"
             run.stop = Stop(run.uid, status.value, reason, time.time(), run.steps_done,
-                            results=context.results, traceback=traceback.format_exc())
+                            results=context._results, traceback=traceback.format_exc())
         finally:
             self.current = outer
             if run.parent is None:
@@ -504,19 +616,24 @@ class Runner:
                 except SafetyError as exc:
                     raise SafetyError(f"measured {column.name}", exc.value, exc.limit,
                                       self.bench.envelope.source) from None
-        for slot, driver in self.bench.drivers.items():
-            if isinstance(driver, ROLES["SourceMeter"]) and self.bench.claimed_by(slot) is run.owner:
-                role, _, qualifier = slot.partition(".")
-                view = self.bench.role("SourceMeter", qualifier, owner=run.owner)
-                if view.output_enabled and view.in_compliance:
-                    raise InstrumentError(slot, self.bench.config.instruments[slot].resource,
-                                          "compliance reached: output switched off, run stopped")
+        if context.sourcemeters is None:            # the claims hold for the whole run
+            context.sourcemeters = [
+                (slot, self.bench.role("SourceMeter", slot.partition(".")[2], owner=run.owner))
+                for slot, driver in self.bench.drivers.items()
+                if isinstance(driver, ROLES["SourceMeter"]) and self.bench.claimed_by(slot) is run.owner]
+        for slot, view in context.sourcemeters:
+            if view.output_enabled and view.in_compliance:
+                raise InstrumentError(slot, self.bench.config.instruments[slot].resource,
+                                      "compliance reached: output switched off, run stopped")
 
     def _step(self, run, context, step) -> None:
         self.bench.set_step(run.steps_done)
         try:
             data = run.procedure.measure(context, step)
-            self.bench.check_faults(run.slots, run.owner)   # an error voids the step
+            if context.fault_checks is None:
+                context.fault_checks = self.bench.fault_checks(run.slots, run.owner)
+            for check in context.fault_checks:              # an error voids the step
+                check()
         except Exception as exc:
             exc.labctl_step = getattr(exc, "labctl_step", run.steps_done)   # innermost step
             raise
@@ -524,30 +641,83 @@ class Runner:
         scalars = {c.name: float(data.get(c.name, float("nan"))) for c in columns}
         record = Step(run.uid, run.steps_done, time.time(), scalars,
                       {a.name: data[a.name] for a in arrays})
+        self._sync(run)                                     # the previous step is stored
         self._emit(record)
         run.steps_done += 1
         self._check_measured(run, context, scalars, columns)
         for name, value in scalars.items():
             context.table.setdefault(name, array.array("d")).append(value)
+        self._live(run, context)
+
+    def _live(self, run, context) -> None:
+        """Live analysis after a step: after every step of runs up to ``LIVE_EVERY_STEP``
+        steps, then about that many times per run (the cost of one analysis grows with
+        the run). In the runner's thread while it is cheap; once one takes longer than
+        ``OFFLOAD_AFTER``, in the worker process whenever it is free."""
         n = run.steps_done
-        if n <= LIVE_EVERY_STEP or n % (n // LIVE_EVERY_STEP) == 0:
+        due = n - context.offered >= max(1, n // LIVE_EVERY_STEP)
+        if context.offload:
+            self._collect_live(run, context)
+            if due:
+                self._offer_live(run, context)
+            return
+        if due:
+            started = time.perf_counter()
+            self._analyze(run, context)
+            context.offered = n
+            if (context.offload is None and self.offload_analysis
+                    and time.perf_counter() - started > OFFLOAD_AFTER):
+                context.offload = True
+
+    def _offer_live(self, run, context) -> None:
+        try:
+            accepted = live.worker().submit(run.uid, run.steps_done, run.procedure, context.table)
+        except Exception as exc:           # the procedure does not pickle: stay here
+            log.debug("live analysis of %s stays in the runner thread: %s", run.procedure.name, exc)
+            context.offload = False
+            self._analyze(run, context)
+            context.offered = run.steps_done
+            return
+        if accepted:
+            context.offered = run.steps_done
+
+    def _collect_live(self, run, context) -> None:
+        """Emit the worker's newest analysis of this run, if newer than the last shown."""
+        reply = live.worker().reply(run.uid)
+        if reply is None:
+            return
+        steps, ok, value = reply
+        if value == live.OUT_OF_STEP:
+            return
+        if not ok:                      # e.g. the worker cannot import the procedure
+            context.event("warning", f"live analysis failed: {value}")
+            context.offload = False
+        elif steps > context.shown:
+            context.shown = steps
+            run.results = value
+            self._emit(Analysis(run.uid, steps, value))
+
+    def _catch_up(self, run, context) -> None:
+        """Analyse now if the runner-thread results lag the policy of ``_live``."""
+        n = run.steps_done
+        if n - context.analyzed > n // LIVE_EVERY_STEP:
             self._analyze(run, context)
 
     def _analyze(self, run, context) -> None:
-        """Live analysis on the table of scalars: after every step of runs up to
-        ``LIVE_EVERY_STEP`` steps, then about that many times per run (the cost of one
-        analysis grows with the run); always once more at the end."""
+        """Analysis of every step so far, in the runner's thread (emitted as a record);
+        always once more at the end of the run."""
         if context.analyzed == run.steps_done:
             return
         context.analyzed = run.steps_done
         table = pd.DataFrame({name: np.array(values) for name, values in context.table.items()})
         try:
-            context.results = run.procedure.analyze(table)
+            context._results = run.procedure.analyze(table)
         except Exception as exc:       # analysis must never stop acquisition
             context.event("warning", f"live analysis failed: {_describe(exc)}")
             return
-        run.results = context.results
-        self._emit(Analysis(run.uid, run.steps_done, context.results))
+        context.shown = max(context.shown, run.steps_done)
+        run.results = context._results
+        self._emit(Analysis(run.uid, run.steps_done, context._results))
 
 
 def _describe(exc: BaseException) -> str:

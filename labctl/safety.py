@@ -134,16 +134,18 @@ class Envelope:
         spec = QUANTITIES[quantity]
         if unit is not None and unit != spec.unit:
             value = units.convert(value, unit, spec.unit)
-        shown = f"{value:g} {units.pretty(spec.unit)}".strip()
+
+        def shown():
+            return f"{value:g} {units.pretty(spec.unit)}".strip()
         if not units.is_finite(value):
-            raise SafetyError(quantity, shown, "not a finite number", self.source)
+            raise SafetyError(quantity, shown(), "not a finite number", self.source)
         limit = self.lines.get(line.lstrip("."), {}).get(quantity) or self.limits.get(quantity)
         if limit is not None:
             low = -limit.high if spec.symmetric else limit.low
             if value > limit.high or (low is not None and value < low):
                 where = f"{self.source} (beam line {line.lstrip('.')})" if line.lstrip(".") in self.lines \
                     else self.source
-                raise SafetyError(quantity, shown, limit.describe(), where)
+                raise SafetyError(quantity, shown(), limit.describe(), where)
         if quantity == "pulse_energy" and area:
             self.check("fluence", value / area, line=line)
         return value

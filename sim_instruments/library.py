@@ -65,6 +65,7 @@ class TwinProperty(Property):
             self.twin.refused(self.name, string_value, exc)
             raise
         self._value = value
+        self.twin.sim.generation += 1
         self.twin.after_setting(self.name, value)
 
 
@@ -86,15 +87,20 @@ class TwinDevice(Device):
         return device
 
     def write(self, data: bytes) -> None:
+        sim = self.twin.sim
         with self.lock:
-            self.twin.sim.optics.advance()
-            if self.twin.framing == "raw":
-                self.received.append(bytes(data))
-                reply = self.twin.on_raw(bytes(data))
-                if reply is not None and reply is not NoResponse:
-                    self._output_buffers.append(bytearray(reply))
-            else:
-                super().write(data)
+            sim.generation += 1             # twins may have been changed directly since
+            sim.optics.advance()
+            try:
+                if self.twin.framing == "raw":
+                    self.received.append(bytes(data))
+                    reply = self.twin.on_raw(bytes(data))
+                    if reply is not None and reply is not NoResponse:
+                        self._output_buffers.append(bytearray(reply))
+                else:
+                    super().write(data)
+            finally:
+                sim.generation += 1
 
     def _match(self, query: bytes):
         self.received.append(query)
@@ -232,6 +238,7 @@ class SimBench:
         self.faults = [f if isinstance(f, Fault) else Fault.parse(f) for f in faults]
         self.fault_log = []        # (slot, kind, step, message) of every fault that fired
         self.step = None           # the run step in progress (set by the bench)
+        self.generation = 0        # counts changes of the twins' state (optics caches on it)
         self.clock = SimClock(time_scale)
         self.sample = sample
         self.optics = Optics(self, **(optics or {}))

@@ -90,6 +90,8 @@ class Optics:
         self.analyzer_in_path = False    # the analyzer polarizer is inserted by hand
         self.delivered = {"fluence": 0.0, "pulse_energy": 0.0}   # maxima at the sample, µJ/cm², µJ
         self._last = None
+        self._lasers = (None, ())        # (twins dict, ((twin, line), ...)) of the pump lasers
+        self._pumps = (None, ())         # (state key, pumps) of the last pumps() computed
 
     def _twin(self, role: str, line: str):
         return self.sim.twins.get(role + line)
@@ -107,12 +109,23 @@ class Optics:
         return t
 
     def pumps(self) -> list[Pump]:
-        """Every pulse train reaching the sample now."""
+        """Every pulse train reaching the sample now. Every write to an instrument asks
+        (``advance``), and so may its reply: the answer is kept until the state of a twin
+        (``SimBench.generation``), the time or the beam changes."""
+        key = (self.sim.generation, self.sim.clock.now(), self.beam)
+        if self._pumps[0] == key:
+            return list(self._pumps[1])
+        found = self._compute_pumps()
+        self._pumps = (key, tuple(found))
+        return found
+
+    def _compute_pumps(self) -> list[Pump]:
+        twins = self.sim.twins
+        if self._lasers[0] is not twins:
+            self._lasers = (twins, tuple((twin, role_of(slot)[1]) for slot, twin in twins.items()
+                                         if role_of(slot)[0] == "PumpLaser"))
         found = []
-        for slot, twin in self.sim.twins.items():
-            role, line = role_of(slot)
-            if role != "PumpLaser":
-                continue
+        for twin, line in self._lasers[1]:
             out = twin.laser_output()
             energy = out.energy * self.transmission(line) if out.emitting else 0.0
             if energy > 0:

@@ -131,6 +131,7 @@ class Twin:
     def put(self, name, value) -> None:
         """Set a YAML property directly (twin-internal state change, no checks)."""
         self.device._properties[name]._value = value
+        self.sim.generation += 1
 
     def push_error(self, message: str, device=None) -> None:
         """Append an entry to the instrument's error queue(s)."""

@@ -34,7 +34,9 @@ def test_round_trip_of_run_file_and_catalog(bench, runner):
     wavelength, unit = spectrum.axes["wavelength"]
     assert spectrum.values.shape == (6, 2048) and unit == "nm" and wavelength.shape == (2048,)
     assert spectrum.unit == "counts/s"
-    assert len(data.analysis) == 6 and data.results == jsonable(run.stop.results)
+    # live analyses as often as they keep up (here at least the first and the final one)
+    assert [a["analysis"] for a in data.analysis][-1] == 6 and len(data.analysis) >= 2
+    assert data.results == jsonable(run.stop.results)
     row = runner.store.catalog.get(run.uid)
     assert row["status"] == "finished" and row["sample"] == "cspbbr3_film_fs"
     assert json.loads(row["results"])["points"] == 6
