@@ -38,7 +38,7 @@ def make_window(qtbot, bench, tmp_path):
 
 def finish(qtbot, window, timeout=120_000):
     qtbot.waitUntil(lambda: window.current is not None and window.current.state.done, timeout=timeout)
-    qtbot.wait(200)                      # let the bridge hand over the last records
+    qtbot.waitUntil(lambda: window.bridge.pending == 0, timeout=10_000)   # the last records shown
 
 
 def test_fluence_sweep_shows_its_threshold(qtbot, bench, tmp_path):
@@ -102,7 +102,7 @@ def test_queue_survives_a_restart(qtbot, bench, tmp_path):
     assert again.queue_panel.list.count() == 2
     again.run_queue()
     qtbot.waitUntil(lambda: again.queue.items == [] and not again.active, timeout=120_000)
-    qtbot.wait(300)
+    qtbot.waitUntil(lambda: again.bridge.pending == 0, timeout=10_000)
     assert again.browser.table.rowCount() == 2
 
 

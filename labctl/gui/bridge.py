@@ -37,6 +37,11 @@ class RecordBridge(QtCore.QObject):
     def __call__(self, record) -> None:          # any thread
         self._queue.append(record)
 
+    @property
+    def pending(self) -> int:
+        """Records received and not yet handed to the GUI."""
+        return len(self._queue)
+
     def readings(self, values: dict) -> None:    # monitor thread: keep only the newest
         with self._lock:
             self._readings = values
