@@ -163,6 +163,12 @@ def test_failed_run_shows_the_instrument_and_the_failure(qtbot, bench, tmp_path)
 
 # -- status bar, log, persistence ----------------------------------------------------------
 
+def shown(window, name):
+    """The value the status bar shows for ``name`` (None while it shows none)."""
+    words = window.status["values"].text().split()
+    return float(words[words.index(name) + 1]) if name in words else None
+
+
 def test_status_bar_shows_the_newest_values_with_units_for_any_procedure(qtbot, bench, tmp_path):
     window = make_window(qtbot, bench, tmp_path)
     window.procedure_box.setCurrentText("trpl")          # its views have no fluence buffers
@@ -170,9 +176,9 @@ def test_status_bar_shows_the_newest_values_with_units_for_any_procedure(qtbot, 
     window.start()
     finish(qtbot, window)
     assert window.current.state == RunState.FINISHED
-    qtbot.waitUntil(lambda: "fluence" in window.status["values"].text(), timeout=5_000)
+    # the status bar refreshes on a timer: wait for the newest step's fluence
+    qtbot.waitUntil(lambda: (shown(window, "fluence") or 0) == pytest.approx(20, rel=0.1), timeout=5_000)
     assert window.status["values"].text().endswith("µJ/cm²")
-    assert float(window.status["values"].text().split()[1]) == pytest.approx(20, rel=0.1)
     assert f"run {window.current.uid[:8]}: trpl on cspbbr3_film_fs (fluences=10, 20)" in \
         window.log_pane.toPlainText()
 
@@ -185,7 +191,7 @@ def test_status_bar_shows_the_inner_runs_values(qtbot, bench, tmp_path):
     window.start()
     finish(qtbot, window)
     assert window.current.state == RunState.FINISHED
-    qtbot.waitUntil(lambda: "temperature" in window.status["values"].text(), timeout=5_000)
+    qtbot.waitUntil(lambda: shown(window, "temperature") == 140, timeout=5_000)
     fluence, _, temperature = window.status["values"].text().partition("   ")
     assert fluence.startswith("fluence ") and fluence.endswith(" µJ/cm²")
     assert float(fluence.split()[1]) == pytest.approx(40, rel=0.1)       # the inner sweep's last
