@@ -249,7 +249,8 @@ class Bench:
                         tries = f" (after {attempt + 1} attempts)" if attempt else ""
                         raise InstrumentError(slot, spec.resource, text + tries,
                                               command=(command() if callable(command) else command)
-                                              or name) from exc
+                                              or name,
+                                              silent=isinstance(exc, pyvisa.errors.VisaIOError)) from exc
                     log.warning("%s: transient fault, retrying: %s", slot, text)
                     if self.on_retry is not None:
                         self.on_retry(slot, f"{slot} at {spec.resource}: {text}; retried")

@@ -50,10 +50,11 @@ class PlanRefused(SafetyError):
 
 
 class InstrumentError(LabctlError):
-    """An instrument failed: names the role, the resource and what failed."""
+    """An instrument failed: names the role, the resource and what failed. ``silent``:
+    it did not answer at all (timeouts past every retry, connection lost)."""
 
-    def __init__(self, role, resource, message, command=None):
-        self.role, self.resource, self.command = role, resource, command
+    def __init__(self, role, resource, message, command=None, silent=False):
+        self.role, self.resource, self.command, self.silent = role, resource, command, silent
         detail = f" (command {command!r})" if command else ""
         super().__init__(f"{role} at {resource}: {message}{detail}")
 

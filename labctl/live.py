@@ -189,8 +189,11 @@ def _serve() -> None:
             out = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
             out = pickle.dumps((uid, steps, False, f"results cannot be pickled: {exc}"))
-        sink.write(len(out).to_bytes(8, "little") + out)
-        sink.flush()
+        try:
+            sink.write(len(out).to_bytes(8, "little") + out)
+            sink.flush()
+        except BrokenPipeError:                   # the runner's process has gone
+            return
 
 
 if __name__ == "__main__":

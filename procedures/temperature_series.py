@@ -129,12 +129,15 @@ class TemperatureSeries(Series):
 
     def _out_of_band(self, run):
         """The suspender: a reason to hold while the temperature is outside the band
-        around the present setpoint (or cannot be read), None otherwise."""
+        around the present setpoint (or cannot be read), None otherwise. A controller
+        that does not answer at all ends the run: waiting for it would hold forever."""
         if self.target is None:
             return None
         try:
             kelvin = self._reading(run, self.target)
         except LabctlError as exc:
+            if getattr(exc, "silent", False):
+                raise
             reason = f"no valid temperature reading: {exc}"
         else:
             self.during.append(kelvin)

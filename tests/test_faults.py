@@ -94,3 +94,14 @@ def test_fault_syntax():
         ("Attenuator", "slow", 2.5, 0.1, None)
     assert Fault.parse("PumpLaser.ns:disconnect@step=3").count is None      # for good
     assert Fault.parse("PowerMeter:garbage@command=MEAS").command.pattern == b"MEAS"
+
+
+def test_a_cryostat_that_stops_answering_fails_the_series_instead_of_holding_it_forever():
+    """The temperature series holds while the temperature is out of its band; a
+    controller that does not answer at all is a permanent fault, not a reason to wait."""
+    from labctl import registry
+    with Bench.open(time_scale=0, seed=3, sample="triplet_4K",
+                    faults=["TemperatureController:timeout@step=1*always"]) as bench:
+        run = Runner(bench).run(registry.procedure_class("temperature-series")())
+    assert run.stop.status == "failed"
+    assert "TemperatureController at GPIB0::12::INSTR" in run.stop.reason and "VI_ERROR_TMO" in run.stop.reason
