@@ -69,7 +69,7 @@ class TemperatureSeries(Series):
     stable_time = Float(60.0, unit="s", minimum=0, maximum=86400,
                         doc="time the temperature must stay within the tolerance before a point")
     settle_timeout = Float(7200.0, unit="s", minimum=1, maximum=604800,
-                           doc="the run fails if a setpoint is not stable within this")
+                           doc="the run fails if a setpoint is not stable, or a hold not over, within this")
     check_interval = Float(5.0, unit="s", minimum=0.1, maximum=600,
                            doc="time between temperature readings while waiting or held")
 
@@ -145,6 +145,10 @@ class TemperatureSeries(Series):
                 f"temperature {kelvin:.3f} K outside {self.target:g} ± {self.tolerance:g} K")
         if reason and not self.held:
             self.suspensions += 1
+            self.held_since = run.now()
+        elif reason and run.now() - self.held_since > self.settle_timeout:
+            raise LabctlError(f"held for more than the settle timeout ({self.settle_timeout:g} s) "
+                              f"and still: {reason}")
         self.held = reason is not None
         return reason
 
@@ -152,7 +156,7 @@ class TemperatureSeries(Series):
         """Send the setpoint and wait, reading every ``check_interval``, until the
         temperature has stayed within the tolerance for ``stable_time``."""
         self.target, self.trace = None, Trace()
-        self.during, self.held, self.suspensions = [], False, 0
+        self.during, self.held, self.suspensions, self.held_since = [], False, 0, 0.0
         self.controller.set_setpoint(value)
         started = stable_since = None
         while True:

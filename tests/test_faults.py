@@ -105,3 +105,11 @@ def test_a_cryostat_that_stops_answering_fails_the_series_instead_of_holding_it_
         run = Runner(bench).run(registry.procedure_class("temperature-series")())
     assert run.stop.status == "failed"
     assert "TemperatureController at GPIB0::12::INSTR" in run.stop.reason and "VI_ERROR_TMO" in run.stop.reason
+
+
+def test_a_sensor_that_reads_nan_for_good_ends_the_hold_after_the_settle_timeout():
+    from labctl import registry
+    with Bench.open(time_scale=0, seed=3, sample="triplet_4K",
+                    faults=["TemperatureController:nan@step=1*always"]) as bench:
+        run = Runner(bench).run(registry.procedure_class("temperature-series")(settle_timeout=600))
+    assert run.stop.status == "failed" and "held for more than the settle timeout (600 s)" in run.stop.reason
