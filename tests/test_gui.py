@@ -53,7 +53,7 @@ def test_fluence_sweep_shows_its_threshold(qtbot, bench, tmp_path):
     assert light.line.isVisible() and "threshold" in light.line.label.format
     assert window.browser.table.rowCount() == 1
     assert "threshold" in window.browser.table.item(0, 4).text()
-    assert window.status["progress"].text() == "step 20 of 20"
+    qtbot.waitUntil(lambda: window.status["progress"].text() == "step 20 of 20", timeout=5_000)  # on a timer
 
 
 def test_pause_resume_abort_leave_bench_safe(qtbot, slow_bench, tmp_path):
@@ -64,8 +64,8 @@ def test_pause_resume_abort_leave_bench_safe(qtbot, slow_bench, tmp_path):
     qtbot.mouseClick(window.buttons["Pause"], 1)
     qtbot.waitUntil(lambda: window.current.state == RunState.PAUSED, timeout=60_000)
     assert twin(slow_bench, "PumpLaser").get("shutter") == 0        # paused = beam blocked
-    qtbot.waitUntil(lambda: window.buttons["Resume"].isEnabled(), timeout=5_000)   # UI refresh
-    assert not window.buttons["Pause"].isEnabled()
+    qtbot.waitUntil(lambda: window.buttons["Resume"].isEnabled()                  # UI refresh
+                    and not window.buttons["Pause"].isEnabled(), timeout=5_000)
     qtbot.mouseClick(window.buttons["Resume"], 1)
     qtbot.waitUntil(lambda: window.current.state == RunState.RUNNING, timeout=60_000)
     qtbot.mouseClick(window.buttons["Abort"], 1)
