@@ -7,16 +7,19 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def set_pulse_energy(run, target: float, rep_rate: float, readings: int, tolerance: float) -> float:
+def set_pulse_energy(run, target: float, rep_rate: float, readings: int, tolerance: float,
+                     approach: float = 1.0) -> float:
     """Set the attenuator of the procedure's beam line so that ``target`` J reach the
     sample, measure with the power meter (``readings`` averaged) and correct the
     attenuator once if the measurement is off by more than ``tolerance`` (relative).
-    Returns the measured pulse energy in J."""
+    ``approach`` < 1 sets that fraction of the target first, so that a calibration error
+    cannot overshoot. Returns the measured pulse energy in J."""
     attenuator, meter = run.role("Attenuator"), run.role("PowerMeter")
-    attenuator.set_pulse_energy(target)
+    first = max(approach * target, attenuator.min_pulse_energy) if approach < 1 else target
+    attenuator.set_pulse_energy(first)
     measured = meter.pulse_energy(rep_rate, readings)
     if measured > 0 and abs(measured / target - 1) > tolerance:
-        corrected = target * target / measured
+        corrected = first * target / measured
         if corrected <= attenuator.max_pulse_energy:
             attenuator.set_pulse_energy(corrected)
             measured = meter.pulse_energy(rep_rate, readings)

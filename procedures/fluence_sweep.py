@@ -31,6 +31,7 @@ from labctl.errors import ParameterError
 from labctl.parameters import Bool, Choice, Float, Int, Text
 from labctl.procedure import EndRun, PlannedStep, Procedure, Setpoint
 from labctl.records import ArraySpec, Column
+from procedures import acquisition
 
 APPROACH = 0.8        # first setting as a fraction of the target pulse energy
 HC_EV_NM = 1239.84193
@@ -260,20 +261,6 @@ class FluenceSweep(Procedure):
             raise EndRun(f"damage guard: the stimulated output fell by {1 - output[-1] / output[-2]:.0%} "
                          f"at {fluence[-1]:.4g} µJ/cm² (sample damage?)")
 
-    def _set_energy(self, run, target):
-        """Set the pulse energy (J) approaching from below -- a calibration error then
-        cannot overshoot -- and correct once from the measurement; return measured J."""
-        attenuator, meter = run.role("Attenuator"), run.role("PowerMeter")
-        first = max(APPROACH * target, attenuator.min_pulse_energy)
-        attenuator.set_pulse_energy(first)
-        measured = meter.pulse_energy(self.rep_rate, self.shots)
-        if measured > 0 and abs(measured / target - 1) > self.energy_tolerance:
-            corrected = first * target / measured
-            if corrected <= attenuator.max_pulse_energy:
-                attenuator.set_pulse_energy(corrected)
-                measured = meter.pulse_energy(self.rep_rate, self.shots)
-        return measured
-
     def _spectrum(self, run):
         """Averaged spectrum in counts/s, shortening the integration while saturated."""
         spectrometer = run.role("Spectrometer")
@@ -291,7 +278,8 @@ class FluenceSweep(Procedure):
     def measure(self, run, step):
         self._guard(run, step)
         area = self.beam().area
-        energy = self._set_energy(run, step.values["fluence"] * area * 1e-6)
+        energy = acquisition.set_pulse_energy(run, step.values["fluence"] * area * 1e-6, self.rep_rate,
+                                             self.shots, self.energy_tolerance, approach=APPROACH)
         counts, t, saturated = self._spectrum(run)
         wl = run.axes["wavelength"][0]
         if self.separation == "narrow":

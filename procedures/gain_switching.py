@@ -33,6 +33,7 @@ from labctl.errors import ParameterError
 from labctl.parameters import Choice, Float, Int, Text
 from labctl.procedure import PlannedStep, Procedure, Setpoint
 from labctl.records import ArraySpec, Column
+from procedures import acquisition
 
 STEADY = 0.5             # the last half of a phase counts as its steady state
 REVERSIBLE = 0.1         # off levels back within 10 % of the switching swing (and spontaneous PL)
@@ -158,21 +159,10 @@ class GainSwitching(Procedure):
         smu.set_voltage(0.0)
         smu.enable_output()
         run.open_beam()
-        energy = self._set_energy(run, laser.rep_rate, self.fluence * self.beam().area * 1e-6)
+        energy = acquisition.set_pulse_energy(run, self.fluence * self.beam().area * 1e-6, laser.rep_rate,
+                                             self.shots, self.energy_tolerance)
         self.measured_fluence = energy * 1e6 / self.beam().area
         self.baseline, self.start, self.applied = [], None, 0.0
-
-    def _set_energy(self, run, rep_rate, target):
-        """Set the pulse energy (J), correct it once from the power meter; measured J."""
-        attenuator, meter = run.role("Attenuator"), run.role("PowerMeter")
-        attenuator.set_pulse_energy(target)
-        measured = meter.pulse_energy(rep_rate, self.shots)
-        if measured > 0 and abs(measured / target - 1) > self.energy_tolerance:
-            corrected = target * target / measured
-            if corrected <= attenuator.max_pulse_energy:
-                attenuator.set_pulse_energy(corrected)
-                measured = meter.pulse_energy(rep_rate, self.shots)
-        return measured
 
     def on_pause(self, run):
         run.close_beam()

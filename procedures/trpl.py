@@ -36,6 +36,7 @@ from labctl.parameters import Choice, Float, FloatList, Int, Text
 from labctl.procedure import PlannedStep, Procedure, Setpoint
 from labctl.records import ArraySpec, Column
 from labctl.units import pretty
+from procedures import acquisition
 
 FULL_SCALE = 65535
 PEDESTAL = 1000           # counts added to dark-corrected images so that they store as uint16
@@ -247,18 +248,6 @@ class TRPL(Procedure):
     def on_resume(self, run):
         run.open_beam()
 
-    def _set_energy(self, run, target):
-        """Set the pulse energy (J); correct once from the measurement; return measured J."""
-        attenuator, meter = run.role("Attenuator"), run.role("PowerMeter")
-        attenuator.set_pulse_energy(target)
-        measured = meter.pulse_energy(self.rep_rate, self.shots)
-        if measured > 0 and abs(measured / target - 1) > self.energy_tolerance:
-            corrected = target * target / measured
-            if corrected <= attenuator.max_pulse_energy:
-                attenuator.set_pulse_energy(corrected)
-                measured = meter.pulse_energy(self.rep_rate, self.shots)
-        return measured
-
     def _window(self, wavelength):
         return (wavelength >= self.window_start) & (wavelength <= self.window_stop)
 
@@ -331,7 +320,8 @@ class TRPL(Procedure):
 
     def measure(self, run, step):
         area = self.beam().area
-        energy = self._set_energy(run, step.values["fluence"] * area * 1e-6)
+        energy = acquisition.set_pulse_energy(run, step.values["fluence"] * area * 1e-6, self.rep_rate,
+                                             self.shots, self.energy_tolerance)
         fluence = energy * 1e6 / area
         wl = run.axes["wavelength"][0]
         out = {"fluence_target": step.values["fluence"], "fluence": fluence,
