@@ -463,7 +463,22 @@ class SourceMeter(Role):
     def in_compliance(self) -> bool:
         """Whether the last measurement hit the compliance limit."""
 
+    @setpoint("source_voltage", "V")
+    @abstractmethod
+    def hold_voltage(self, volts: float, duration: float) -> None:
+        """Source ``volts`` for ``duration`` s timed by the instrument itself, which then
+        takes the bias off on its own: a lost link cannot prolong it. Returns at once."""
+
+    @abstractmethod
+    def held_reading(self) -> tuple[float, float]:
+        """(voltage V, current A) measured at the end of the last hold (waits for it)."""
+
+    @abstractmethod
+    def end_hold(self) -> None:
+        """Take the bias of a hold off now."""
+
     def safe_state(self) -> None:
+        self.end_hold()
         self.disable_output()
         self.set_voltage(0.0)
 

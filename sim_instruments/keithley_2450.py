@@ -45,7 +45,8 @@ class Keithley2450Twin(ScpiSourceMeterTwin):
                 or not set(names) <= {"READ", "SOUR", "UNIT", "SOURUNIT"}:
             self.push_error(self.error_entry(-224, "Illegal parameter value"))
             return SILENT
-        volts, amps, _ = self.measured()
+        self.integrate(self.get("nplc"))
+        volts, amps = self.measured(self.present())
         measuring = self.get("sense_function").partition(":")[0]
         sourcing = self.get("source_function")
         value = {"VOLT": volts, "CURR": amps}

@@ -163,10 +163,8 @@ class ScpiSourceMeterTwin(SourceMeasureTwin):
         """The programmed measurement range of "current" or "voltage", None on autorange."""
         return None if self.get(f"{quantity}_autorange") == "1" else self.get(f"{quantity}_range")
 
-    def measured(self) -> tuple[float, float, OperatingPoint]:
-        """Integrate, then read voltage and current (autorange follows the values)."""
-        self.integrate(self.get("nplc"))
-        point = self.present()
+    def measured(self, point: OperatingPoint) -> tuple[float, float]:
+        """Readings of voltage and current at ``point`` (autorange follows the values)."""
         out = []
         for quantity, value, ranges in (("voltage", point.voltage, self.VOLTAGE_RANGES),
                                         ("current", point.current, self.CURRENT_RANGES)):
@@ -175,7 +173,7 @@ class ScpiSourceMeterTwin(SourceMeasureTwin):
             if fixed is None:
                 self.put(f"{quantity}_range", span)
             out.append(reading)
-        return out[0], out[1], point
+        return out[0], out[1]
 
     @computed("current_limit_tripped")
     def current_limit_tripped(self):

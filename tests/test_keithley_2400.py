@@ -66,6 +66,7 @@ def test_protocol_no_reading_with_output_off():
 
 def test_protocol_safe_state():
     with expected_protocol(Keithley2400, INIT + [
+        (":ABOR", None), (":SOUR:CLE:AUTO OFF", None), (":TRIG:COUN 1", None), (":SOUR:DEL:AUTO ON", None),
         ("OUTPUT 0", None), (":SOURCE:FUNCTION VOLT", None), (":SOURCE:VOLTAGE 0", None), NO_ERROR,
     ]) as smu:
         smu.safe_state()
