@@ -20,7 +20,7 @@ import math
 
 from pymeasure.instruments.keithley.keithley2400 import Keithley2400 as PymeasureKeithley2400
 
-from .base import DeviceError, ReplyError, now, wait
+from .base import DeviceError, ReplyError, flag, now, wait
 from .keithley_smu import KeithleySourceMeter, finite, within
 
 COMPLIANCE_BIT = 8
@@ -94,7 +94,10 @@ class Keithley2400(KeithleySourceMeter, PymeasureKeithley2400):
 
     @property
     def in_compliance(self) -> bool:
-        """Compliance bit of the last reading's status word (takes one if there is none)."""
+        """Compliance bit of the last reading's status word (takes one if there is none);
+        during a hold, which a reading would end, the compliance trip flag."""
+        if self._hold_end is not None:
+            return flag(self.ask(":SENS:CURR:PROT:TRIP?"))
         if self._status is None:
             self.measure()
         return bool(self._status & COMPLIANCE_BIT)

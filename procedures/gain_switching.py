@@ -5,8 +5,10 @@ spectra acquired continuously with timestamps.
 The pump is set once to ``fluence`` (pulse energy F·A, measured and corrected once with
 the power meter). A baseline with the bias off comes first, then ``cycles`` times the
 bias on for ``on_time`` and off for ``off_time``. Every ``interval`` (from the scheduled
-start of the step, on the bench's clock) a spectrum of ``integration_time`` is taken; the
-source-meter's voltage and current are read at the end of each phase. Each spectrum is
+start of the step, on the bench's clock) a spectrum of ``integration_time`` is taken. The
+bias of an on-phase is a hold timed by the source-meter itself (``hold_voltage``): it
+takes the bias off at the phase's end on its own, so a lost link cannot leave the sample
+biased; its voltage and current are read at the end of the hold (0 with the output off). Each spectrum is
 split into the spontaneous band (the mean baseline spectrum, below threshold, scaled on
 its blue half) and the stimulated (ASE) remainder, after removing the detector's offset
 (a straight line through the outer pixels); the intensities integrate over the emission
@@ -90,8 +92,8 @@ class GainSwitching(Procedure):
         Column("bias", "V", "voltage set (0: bias off)"),
         Column("cycle", "", "0: baseline, then 1, 2, ..."),
         Column("fluence", "uJ/cm^2", "pump fluence measured at the start"),
-        Column("voltage", "V", "measured at the end of a phase"),
-        Column("current", "A", "measured at the end of a phase"),
+        Column("voltage", "V", "measured at the end of a phase (0: output off)"),
+        Column("current", "A", "measured at the end of a phase (0: output off)"),
         Column("intensity_total", "counts/s", "whole emission band"),
         Column("intensity_ase", "counts/s", "stimulated part (spontaneous band removed)"),
         Column("intensity_spontaneous", "counts/s", "spontaneous band"),
@@ -145,7 +147,8 @@ class GainSwitching(Procedure):
                 state = "baseline" if cycle == 0 else f"cycle {cycle}, bias {'on' if bias else 'off'}"
                 steps.append(PlannedStep(f"{state}, {start + k * self.interval:.3f} s", setpoints, self.interval,
                                          {"time": start + k * self.interval, "bias": bias, "cycle": cycle,
-                                          "switch": k == 0, "last": k == count - 1}))
+                                          "switch": k == 0, "last": k == count - 1,
+                                          "phase_end": start + duration}))
         return steps
 
     # -- run ----------------------------------------------------------------------
@@ -157,25 +160,30 @@ class GainSwitching(Procedure):
         smu = run.role("SourceMeter")
         smu.set_current_compliance(self.compliance)
         smu.set_voltage(0.0)
-        smu.enable_output()
         run.open_beam()
         energy = acquisition.set_pulse_energy(run, self.fluence * self.beam().area * 1e-6, laser.rep_rate,
                                              self.shots, self.energy_tolerance)
         self.measured_fluence = energy * 1e6 / self.beam().area
         self.baseline, self.start, self.applied = [], None, 0.0
 
+    def hold(self, run, bias, phase_end):
+        """Bias on until the end of its phase, timed by the source-meter itself."""
+        run.role("SourceMeter").hold_voltage(bias, self.start + phase_end - run.now())
+        self.applied, self.phase_end = bias, phase_end
+
     def on_pause(self, run):
         run.close_beam()
-        run.role("SourceMeter").set_voltage(0.0)
+        run.role("SourceMeter").end_hold()
 
     def on_resume(self, run):
         run.open_beam()
-        run.role("SourceMeter").set_voltage(self.applied)
+        if self.applied and self.start + self.phase_end > run.now():
+            self.hold(run, self.applied, self.phase_end)
 
     def teardown(self, run):
         run.close_beam()
         smu = run.role("SourceMeter")
-        smu.set_voltage(0.0)
+        smu.end_hold()
         smu.disable_output()
 
     def measure(self, run, step):
@@ -186,9 +194,11 @@ class GainSwitching(Procedure):
         wait = self.start + values["time"] - run.now()
         if wait > 0:
             run.sleep(wait)
-        if values["switch"]:
-            smu.set_voltage(values["bias"])
-            self.applied, self.switched = values["bias"], run.now()
+        if values["switch"]:                  # an earlier hold ended by itself at its phase's end
+            self.applied = 0.0
+            if values["bias"]:
+                self.hold(run, values["bias"], values["phase_end"])
+            self.switched = run.now()
         began = run.now()
         raw = spectrometer.acquire()
         saturated = spectrometer.saturated
@@ -197,7 +207,7 @@ class GainSwitching(Procedure):
         data = {"time": began - self.start, "since_switch": began - self.switched, "bias": values["bias"],
                 "cycle": float(values["cycle"]), "fluence": self.measured_fluence, "saturated": float(saturated)}
         if values["last"]:
-            data["voltage"], data["current"] = smu.measure()
+            data["voltage"], data["current"] = smu.held_reading() if values["bias"] else (0.0, 0.0)
         if values["cycle"] == 0:                     # spontaneous template: the baseline's mean
             self.baseline.append(counts)
             self.template = np.mean(self.baseline, axis=0)

@@ -95,6 +95,24 @@ def test_preset_switches_ase_with_the_bias(tmp_path):
     assert set(GainSwitching.figures(data)) == {"switching"}
 
 
+def test_bias_ends_by_itself_when_the_source_meter_link_is_lost():
+    """The link dies mid on-phase: the run fails, nobody can switch the bias off, but the
+    2400's own trigger model ends it at the end of the phase."""
+    procedure = GainSwitching(**SHORT)
+    with Bench.open(time_scale=0, seed=8, sample="ito_device_bias",
+                    faults=["SourceMeter:disconnect@step=40"]) as bench:
+        run = Runner(bench).run(procedure)
+        step = procedure.plan()[run.steps_done]
+        assert run.stop.status == "failed" and "SourceMeter" in run.stop.reason
+        assert step.values["bias"] == 20
+        smu = bench.sim.twins["SourceMeter"]
+        assert smu.sweep.auto_off and smu.get("source_voltage") == 20
+        assert smu.sweep.end == pytest.approx(procedure.start + step.values["phase_end"], abs=0.025)
+        bench.sim.clock.sleep(smu.sweep.end - bench.sim.clock.now())
+        assert smu.terminal_voltage() is None
+        assert bench.sim.hazards() == {"SourceMeter": "not in its safe state, contained"}
+
+
 def test_insulating_layer_does_not_switch(tmp_path):
     path = write(tmp_path, "insulated", lambda d: d["charging"].update(insulating=1))
     run, _, _ = run_on(path, GainSwitching(**SHORT))

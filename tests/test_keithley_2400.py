@@ -146,3 +146,67 @@ def test_garbled_error_queue_or_status_is_a_reply_error(reply):
     with expected_protocol(Keithley2400, INIT + [("OUTPUT?", "1"), (":READ?", f"1.0,2e-6,9.9e37,1.5,{reply}")]) as smu:
         with pytest.raises(ReplyError, match="garbled"):
             smu.measure()
+
+
+HOLD = [(":SENS:CURR:NPLC?", "+1.000000E+00"), (":SYST:LFR?", "50"), ("OUTPUT 0", None),
+        (":SOURCE:FUNCTION VOLT", None), (":SOURCE:VOLTAGE 5", None), NO_ERROR,
+        (":SOUR:CLE:AUTO ON", None), (":SOUR:CLE:AUTO:MODE TCO", None)]
+IDLE = [(":SOUR:CLE:AUTO OFF", None), (":TRIG:COUN 1", None), (":SOUR:DEL:AUTO ON", None)]
+
+
+def test_protocol_hold_read_at_its_end():
+    reading = "+5.000000E+00,+2.000000E-06,+2.500000E+06,+3.000000E-01,+4.000000E+00"
+    with expected_protocol(Keithley2400, INIT + HOLD + [
+        (":SOUR:DEL 0.0300", None), (":ARM:COUN 1", None), (":TRIG:COUN 1", None), NO_ERROR,
+        (":INIT", None), (":FETC?", reading)] + IDLE + [(":ABOR", None)] + IDLE) as smu:
+        smu.hold_voltage(5, 0.05)                 # one cycle: 30 ms delay + 1 NPLC at 50 Hz
+        assert smu.held_reading() == (pytest.approx(5.0), pytest.approx(2e-6))
+        assert not smu.in_compliance
+        smu.end_hold()
+
+
+def test_protocol_long_hold_in_several_cycles_and_too_short_refused():
+    with expected_protocol(Keithley2400, INIT + HOLD + [
+        (":SOUR:DEL 833.3133", None), (":ARM:COUN 1", None), (":TRIG:COUN 3", None), NO_ERROR,
+        (":INIT", None), (":SENS:CURR:PROT:TRIP?", "0"),
+        (":SENS:CURR:NPLC?", "+1.000000E+00"), (":SYST:LFR?", "60")]) as smu:
+        smu.hold_voltage(5, 2500)                 # longer than one source delay can be
+        assert not smu.in_compliance              # a reading would end the hold: the trip flag
+        with pytest.raises(ValueError, match=r"hold of 0.01 s is shorter than one reading \(0.0166"):
+            smu.hold_voltage(5, 0.01)
+        with pytest.raises(ValueError, match="source voltage 300 V"):
+            smu.hold_voltage(300, 1)
+
+
+def test_hold_ends_by_itself_on_the_twin(tmp_path):
+    sim = sim_of(("SourceMeter", "keithley-2400", RESOURCE, {}), sample=diode_sample(tmp_path))
+    smu, twin = Keithley2400(RESOURCE, visa_library=sim.library), sim.twins["SourceMeter"]
+    smu.set_current_compliance(0.02)
+    smu.hold_voltage(0.9, 2.0)
+    assert twin.terminal_voltage() == pytest.approx(0.9) and smu.output_enabled
+    sim.clock.sleep(1.9)
+    assert twin.terminal_voltage() == pytest.approx(0.9)
+    sim.clock.sleep(0.1)                          # nothing sent: the 2400 ends it itself
+    assert twin.terminal_voltage() is None and not smu.output_enabled
+    volts, amps = smu.held_reading()
+    assert volts == pytest.approx(0.9, abs=1e-3) and 1e-6 < amps < 0.02
+    smu.hold_voltage(0.9, 5.0)
+    smu.end_hold()                                # :ABOR ends it at once
+    assert twin.terminal_voltage() is None
+    smu.enable_output()                           # plain d.c. operation again
+    assert smu.measure()[1] == pytest.approx(amps, rel=0.01)
+    smu.safe_state()
+    assert twin.safe_state_reached()
+
+
+def test_fetch_without_a_sweep_is_an_error():
+    sim = sim_of(("SourceMeter", "keithley-2400", RESOURCE, {}))
+    k = generic_client(sim, RESOURCE, read_termination="\n", write_termination="\n", timeout=200)
+    with pytest.raises(pyvisa.errors.VisaIOError):
+        k.query(":FETCh?")
+    k.write(":SOUR:CLE:AUTO:MODE TCOUNT")
+    k.write(":SOUR:DEL 0.5")
+    assert k.query(":SOUR:DEL:AUTO?") == "0" and k.query(":SOUR:CLE:AUTO:MODE?") == "TCO"
+    k.write(":INIT")                              # output off, auto output-off disabled
+    assert [k.query("SYST:ERR?") for _ in range(3)] == [
+        '-230,"Data corrupt or stale"', '+803,"Not permitted with OUTPUT off"', '0,"No error"']
