@@ -6,7 +6,8 @@ Each row is one run on the simulated bench (time scale 0) with one fault injecte
 (``sim_instruments.faults``). It prints: the final status; whether the safe state was
 reached, judged from the twins' own state (``SimBench.hazards``: "yes", "contained" when
 an instrument that stopped answering is left unsafe but another one keeps light and drive
-off the sample, "NO" otherwise); the steps in the run file against the steps the run
+off the sample, "NO" otherwise; "… s later" when an instrument ended a drive it times
+itself, such as a source-meter's hold, only after the run had stopped); the steps in the run file against the steps the run
 completed; and the start of the stop reason. Exit status 1 if any row is unsafe or lost
 a step.
 """
@@ -41,6 +42,18 @@ KINDS = ["timeout", "timeout*always", "disconnect", "error", "garbage", "truncat
          "nan", "nan*always", "slow=0.5"]
 
 
+def settled(sim, longest: float = 3600.0) -> tuple[dict, float]:
+    """The hazards once every drive an instrument times by itself (a source-meter's hold,
+    a pulse generator's burst) has run out, and the simulated seconds that took (0:
+    none was running): the clock is let run, doubling from 10 ms, up to ``longest``."""
+    hazards, waited, step = sim.hazards(), 0.0, 0.01
+    while "sample" in hazards and waited < longest:
+        sim.clock.sleep(step)
+        waited, step = waited + step, 2 * step
+        hazards = sim.hazards()
+    return hazards, waited
+
+
 def trial(args):
     """Run one procedure with one fault; return the row of the table."""
     procedure, parameters, sample, slot, kind, step = args
@@ -53,7 +66,7 @@ def trial(args):
         runner = Runner(bench)
         runner.subscribe(store, critical=True)
         run = runner.run(registry.procedure_class(procedure)(**parameters))
-        hazards = bench.sim.hazards()
+        hazards, waited = settled(bench.sim)
         fired = bool(bench.sim.fault_log)
         path = store.paths.get(run.uid)
         stored = len(open_run(path, arrays=False).scalars) if path and path.exists() else 0
@@ -63,6 +76,8 @@ def trial(args):
         safe = "NO: " + "; ".join(f"{s} {why}" for s, why in hazards.items())
     else:
         safe = "contained (" + ", ".join(hazards) + ")"
+    if waited:
+        safe += f", {waited:.2g} s later (ended by the instrument itself)"
     return {"procedure": procedure + (f" ({parameters['line']})" if "line" in parameters else ""),
             "fault": kind, "slot": slot, "step": step, "fired": fired,
             "status": run.stop.status, "safe": safe, "steps": run.steps_done, "stored": stored,

@@ -167,8 +167,10 @@ class GainSwitching(Procedure):
         self.baseline, self.start, self.applied = [], None, 0.0
 
     def hold(self, run, bias, phase_end):
-        """Bias on until the end of its phase, timed by the source-meter itself."""
-        run.role("SourceMeter").hold_voltage(bias, self.start + phase_end - run.now())
+        """Bias on until the end of its phase (for one interval at least, if the schedule
+        slipped), timed by the source-meter itself."""
+        duration = max(self.start + phase_end - run.now(), self.interval)
+        run.role("SourceMeter").hold_voltage(bias, duration)
         self.applied, self.phase_end = bias, phase_end
 
     def on_pause(self, run):

@@ -7,7 +7,7 @@ import pytest
 import pyvisa
 from pymeasure.test import expected_protocol
 
-from drivers.base import DeviceError
+from drivers.base import DeviceError, ReplyError
 from drivers.keithley_2400 import Keithley2400
 from sim_instruments.twin import MODELS_DIR
 
@@ -169,13 +169,18 @@ def test_protocol_long_hold_in_several_cycles_and_too_short_refused():
     with expected_protocol(Keithley2400, INIT + HOLD + [
         (":SOUR:DEL 833.3133", None), (":ARM:COUN 1", None), (":TRIG:COUN 3", None), NO_ERROR,
         (":INIT", None), (":SENS:CURR:PROT:TRIP?", "0"),
-        (":SENS:CURR:NPLC?", "+1.000000E+00"), (":SYST:LFR?", "60")]) as smu:
+        (":SENS:CURR:NPLC?", "+1.000000E+00"), (":SYST:LFR?", "60"),
+        (":SENS:CURR:NPLC?", "nan"), (":SYST:LFR?", "50")]) as smu:
         smu.hold_voltage(5, 2500)                 # longer than one source delay can be
         assert not smu.in_compliance              # a reading would end the hold: the trip flag
         with pytest.raises(ValueError, match=r"hold of 0.01 s is shorter than one reading \(0.0166"):
             smu.hold_voltage(5, 0.01)
+        with pytest.raises(ReplyError, match="garbled"):
+            smu.hold_voltage(5, 1)
         with pytest.raises(ValueError, match="source voltage 300 V"):
             smu.hold_voltage(300, 1)
+        with pytest.raises(ValueError, match="hold of -1 s"):
+            smu.hold_voltage(5, -1)
 
 
 def test_hold_ends_by_itself_on_the_twin(tmp_path):
