@@ -8,7 +8,9 @@ bias on for ``on_time`` and off for ``off_time``. Every ``interval`` (from the s
 start of the step, on the bench's clock) a spectrum of ``integration_time`` is taken. The
 bias of an on-phase is a hold timed by the source-meter itself (``hold_voltage``): it
 takes the bias off at the phase's end on its own, so a lost link cannot leave the sample
-biased; its voltage and current are read at the end of the hold (0 with the output off). Each spectrum is
+biased; its voltage and current are read at the end of the hold (0 with the output off).
+A phase that starts late (a slow instrument, a pause) is shifted, not shortened: the
+schedule's clock (``time``) restarts from there. Each spectrum is
 split into the spontaneous band (the mean baseline spectrum, below threshold, scaled on
 its blue half) and the stimulated (ASE) remainder, after removing the detector's offset
 (a straight line through the outer pixels); the intensities integrate over the emission
@@ -167,8 +169,7 @@ class GainSwitching(Procedure):
         self.baseline, self.start, self.applied = [], None, 0.0
 
     def hold(self, run, bias, phase_end):
-        """Bias on until the end of its phase (for one interval at least, if the schedule
-        slipped), timed by the source-meter itself."""
+        """Bias on until the end of its phase, timed by the source-meter itself."""
         duration = max(self.start + phase_end - run.now(), self.interval)
         run.role("SourceMeter").hold_voltage(bias, duration)
         self.applied, self.phase_end = bias, phase_end
@@ -176,10 +177,13 @@ class GainSwitching(Procedure):
     def on_pause(self, run):
         run.close_beam()
         run.role("SourceMeter").end_hold()
+        self.paused = run.now()
 
     def on_resume(self, run):
         run.open_beam()
-        if self.applied and self.start + self.phase_end > run.now():
+        if self.start is not None:            # the schedule resumes where it paused
+            self.start += run.now() - self.paused
+        if self.applied:
             self.hold(run, self.applied, self.phase_end)
 
     def teardown(self, run):
@@ -196,6 +200,8 @@ class GainSwitching(Procedure):
         wait = self.start + values["time"] - run.now()
         if wait > 0:
             run.sleep(wait)
+        elif values["switch"]:                # late (a slow instrument): shift, not shorten, the phase
+            self.start -= wait
         if values["switch"]:                  # an earlier hold ended by itself at its phase's end
             self.applied = 0.0
             if values["bias"]:

@@ -8,6 +8,7 @@ exponential fit to ~100 points with ~1 % noise; docs/analysis.md, lifetimes: bia
 coverage 0.92-0.98); the spontaneous on/off ratio within 3 % (means of ~100 spectra)."""
 
 import os
+import threading
 
 import pytest
 import yaml
@@ -16,6 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from labctl.bench import Bench  # noqa: E402
 from labctl.errors import ParameterError, PlanRefused  # noqa: E402
+from labctl.records import Event, Step  # noqa: E402
 from labctl.runner import Runner  # noqa: E402
 from labctl.store import RunStore, open_run  # noqa: E402
 from procedures.gain_switching import GainSwitching  # noqa: E402
@@ -111,6 +113,32 @@ def test_bias_ends_by_itself_when_the_source_meter_link_is_lost():
         bench.sim.clock.sleep(smu.sweep.end - bench.sim.clock.now())
         assert smu.terminal_voltage() is None
         assert bench.sim.hazards() == {"SourceMeter": "not in its safe state, contained"}
+
+
+def test_pause_takes_the_bias_off_and_resume_restores_the_rest_of_the_phase():
+    seen, paused = {}, threading.Event()
+    with Bench.open(time_scale=0, seed=8, sample="ito_device_bias") as bench:
+        runner, smu = Runner(bench), bench.sim.twins["SourceMeter"]
+
+        def watch(record):
+            if isinstance(record, Step) and record.index == 40:          # 0.1 s into the first on-phase
+                runner.current.pause()
+            elif isinstance(record, Event) and record.kind == "paused":
+                seen["during"] = smu.terminal_voltage()
+                bench.sim.clock.sleep(5.0)                                # a long pause
+                paused.set()
+            elif isinstance(record, Event) and record.kind == "resumed":
+                seen["after"] = smu.terminal_voltage(), smu.sweep.end - bench.sim.clock.now()
+        runner.subscribe(watch)
+        run = runner.submit(GainSwitching(**SHORT))
+        assert paused.wait(30)
+        run.resume()
+        run.wait(60)
+    assert run.state.value == "finished" and run.steps_done == 150
+    assert seen["during"] is None                                         # bias off while paused
+    volts, left = seen["after"]
+    assert volts == pytest.approx(20, abs=0.1) and left == pytest.approx(0.19, abs=0.02)
+    assert run.stop.results["switching"]
 
 
 def test_insulating_layer_does_not_switch(tmp_path):
