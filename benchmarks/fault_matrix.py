@@ -34,7 +34,7 @@ SCENARIOS = [
     ("polarization", {"angle_step": 30}, "triplet_4K"),
     ("trpl", {}, "cspbbr3_film_fs"),
     ("pulsed-el", {}, "qd_led_pulsed"),
-    ("bias-series", {}, "ito_device_bias"),
+    ("bias-series", {"voltages": [15, 0]}, "ito_device_bias"),     # faults fire in the biased inner run
     ("gain-switching", {"off_time": 0.02, "on_time": 0.1, "cycles": 1}, "ito_device_bias"),  # biased from step 2
     ("temperature-series", {}, "triplet_4K"),
 ]

@@ -1,11 +1,14 @@
 """Bias series: an inner procedure (default: a fluence sweep) at each voltage the
 source-meter applies to the device, giving the ASE threshold against the bias.
 
-At each voltage the source-meter (current-limited by ``compliance``) is set, the series
-waits ``settle`` for the film to charge (charged-exciton gain builds up within the
-charging response time, tens of ms), measures the voltage and the current through the
-device, and runs the inner procedure; its key results (threshold and interval, β, ...)
-are recorded against the bias. The analysis fits a weighted straight line to the
+At each voltage the source-meter (current-limited by ``compliance``) holds the bias for
+``settle`` (the film charges: charged-exciton gain builds up within the charging response
+time, tens of ms) plus the inner procedure's planned time with a margin, timed by the
+source-meter itself (``hold_voltage``: a lost link cannot leave the device biased beyond
+that); the inner procedure runs, and the voltage and current through the device are read
+at the end of the hold, with the pump shut off. An inner run that outlasts its hold
+fails the series (its last steps would have been unbiased). The inner run's key results
+(threshold and interval, β, ...) are recorded against the bias. The analysis fits a weighted straight line to the
 threshold against the bias (errors from the inner runs' 95 % intervals) and says
 whether the bias changes the threshold at all (a device with an insulating layer
 injects no charge: no effect). Voltages beyond the envelope's ``max_source_voltage`` --
@@ -15,6 +18,7 @@ above which a device risks dielectric breakdown -- are refused in the dry run.
 import numpy as np
 
 from labctl.analysis.series import trend
+from labctl.errors import LabctlError
 from labctl.parameters import Float, FloatList, Text
 from labctl.procedure import Setpoint
 from labctl.records import Column
@@ -22,6 +26,7 @@ from labctl.series import Series
 
 Z95 = 1.959964
 SIGNIFICANT = 3.0          # slope / its error above which the bias has an effect
+HOLD_MARGIN, HOLD_SLACK = 1.1, 2.0    # hold = 1.1 × (settle + the inner run's plan) + 2 s
 
 
 class BiasSeries(Series):
@@ -57,23 +62,26 @@ class BiasSeries(Series):
         smu = run.role("SourceMeter")
         smu.set_current_compliance(self.compliance)
         smu.set_voltage(0.0)
-        smu.enable_output()
 
     def apply(self, run, value):
-        smu = run.role("SourceMeter")
-        smu.set_voltage(value)
+        run.role("SourceMeter").hold_voltage(value, self.hold)
         run.sleep(self.settle)
-        volts, amps = smu.measure()
-        self.reading = {"voltage": volts, "current": amps, "in_compliance": float(smu.in_compliance)}
-        run.event("bias", f"{value:g} V applied: {volts:.4g} V, {amps:.3g} A")
 
     def measure(self, run, step):
+        self.hold = HOLD_MARGIN * step.duration + HOLD_SLACK
+        began = run.now()
         data = super().measure(run, step)
-        return data | self.reading
+        if run.now() > began + self.hold:
+            raise LabctlError(f"the inner run at {step.values['value']:g} V outlasted its bias hold of "
+                              f"{self.hold:.3g} s: its last steps were unbiased")
+        smu = run.role("SourceMeter")
+        volts, amps = smu.held_reading()
+        run.event("bias", f"{step.values['value']:g} V held: {volts:.4g} V, {amps:.3g} A at its end")
+        return data | {"voltage": volts, "current": amps, "in_compliance": float(smu.in_compliance)}
 
     def teardown(self, run):
         smu = run.role("SourceMeter")
-        smu.set_voltage(0.0)
+        smu.end_hold()
         smu.disable_output()
 
     # -- analysis -----------------------------------------------------------------
