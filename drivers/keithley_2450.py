@@ -17,11 +17,11 @@ The instrument times the blocks and switches the output off itself at the end;
 off). A constant delay block lasts at most 10 ks, so a longer hold takes several.
 """
 
+import math
+
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley.keithley2450 import Keithley2450 as PymeasureKeithley2450
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
-
-import math
 
 from .base import DeviceError, flag, now, poll
 from .keithley_smu import KeithleySourceMeter, finite, within

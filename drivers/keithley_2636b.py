@@ -183,7 +183,7 @@ class Keithley2636B(KeithleySourceMeter, PymeasureKeithley2600, PulsedSourceMete
                 f"{smu}.source.func = {smu}.OUTPUT_DCVOLTS",
                 f"{smu}.source.levelv = 0",
                 f"{smu}.measure.nplc = {nplc:g}",
-                f"{smu}.trigger.source.listv({{{volts:g}}})",
+                f"{smu}.trigger.source.listv({{{volts:.9g}}})",
                 f"{smu}.trigger.source.limiti = {smu}.LIMIT_AUTO",
                 f"{smu}.trigger.source.action = {smu}.ENABLE",
                 f"{smu}.trigger.measure.action = {smu}.ENABLE",

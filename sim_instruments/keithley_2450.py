@@ -15,6 +15,7 @@ of the output wins).
 import datetime
 import math
 import re
+from collections import deque
 from dataclasses import dataclass, field
 
 from .keithley_smu import OFF, ScpiSourceMeterTwin, sense_function, short_word
@@ -26,6 +27,7 @@ BUFFERS = ("defbuffer1", "defbuffer2")
 UNITS = {"VOLT": "Volt DC", "CURR": "Amp DC"}
 STATES = {"ON": True, "1": True, "OFF": False, "0": False}
 DELAY_LIMITS = (167e-9, 10e3)   # s, a constant delay block (or 0)
+KEPT = 1000                     # newest readings a buffer keeps here (:FETC? needs one)
 #: The instrument clock at simulated time 0 (time stamps of the event log).
 EPOCH = datetime.datetime(2026, 1, 1)
 
@@ -33,7 +35,6 @@ EPOCH = datetime.datetime(2026, 1, 1)
 @dataclass
 class Run:
     """One run of the trigger model from ``:INIT``."""
-    start: float
     end: float                                     # the last block is done
     steps: list = field(default_factory=list)      # (time a block starts, its number)
     switches: list = field(default_factory=list)   # (time, output on) of source blocks
@@ -56,7 +57,7 @@ class Keithley2450Twin(ScpiSourceMeterTwin):
         super().attach(name, device)
         self.blocks = {}                          # number -> (kind, argument)
         self.run = None
-        self.buffers = {name: [] for name in BUFFERS}     # (time, reading fields)
+        self.buffers = {name: deque(maxlen=KEPT) for name in BUFFERS}   # (time, fields)
         self.output_set_at = -math.inf
 
     def error_entry(self, code, message):
@@ -212,7 +213,7 @@ class Keithley2450Twin(ScpiSourceMeterTwin):
             self.push_error(self.error_entry(-213, "Init ignored"))
             return SILENT
         self.settle()
-        run = self.run = Run(now, now)
+        run = self.run = Run(now)
         integration = self.get("nplc") / self.line_frequency
         t, on = now, self.output_on()
         for number in sorted(self.blocks):
@@ -240,7 +241,7 @@ class Keithley2450Twin(ScpiSourceMeterTwin):
         if self.run is not None and self.run.running(now):
             self.run.stop = now
             for name, entries in self.buffers.items():
-                self.buffers[name] = [(t, r) for t, r in entries if t <= now]
+                self.buffers[name] = deque(((t, r) for t, r in entries if t <= now), maxlen=KEPT)
         return SILENT
 
     @command(r"TRIG:STAT\?")
