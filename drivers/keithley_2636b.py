@@ -12,6 +12,15 @@ after ``width`` (``endpulse.action = SOURCE_IDLE`` returns to 0 V); the current 
 limited by ``smua.trigger.source.limiti`` (pulse ranges up to 10 A) and measured during
 the pulse, integrating over half of it, into ``nvbuffer1`` (I) and ``nvbuffer2`` (V).
 Afterwards the output is off and the source and current ranges are automatic again.
+
+A hold (``hold_voltage``) is one such pulse of width ``duration`` from the idle level
+0 V: timer 2, started by ``SOURCE_COMPLETE``, ends it after ``duration`` and
+``endpulse.action = SOURCE_IDLE`` returns the SMU to 0 V by itself; timer 1, started by
+the same event, starts the one measurement ``duration`` − integration time later, so it
+ends with the hold. The host does not wait (no ``waitcomplete()``): ``held_reading``
+waits on its own clock, then reads the buffers; ``smua.abort()`` ends a hold early. The
+2600B has no automatic output-off: after a hold the output stays on at 0 V. Timer delays
+reach 100 ks (``trigger.timer[N].delay``), which bounds a hold.
 """
 
 import warnings
@@ -22,7 +31,7 @@ from pymeasure.instruments.keithley.keithley2600 import Channel
 from pymeasure.instruments.keithley.keithley2600 import Keithley2600 as PymeasureKeithley2600
 from pymeasure.instruments.validators import strict_range
 
-from .base import DeviceError
+from .base import DeviceError, now, poll
 from .keithley_smu import KeithleySourceMeter, finite, within
 from .roles import PulsedSourceMeter
 
@@ -58,6 +67,7 @@ class Keithley2636B(KeithleySourceMeter, PymeasureKeithley2600, PulsedSourceMete
     voltage_compliance_limits = (0.02, 200.0)
     pulse_current_limits = (1e-11, 10.0)
     min_pulse_width = 100e-6
+    max_timer_delay = 100e3         # s, trigger.timer[N].delay
 
     def __init__(self, adapter, name="Keithley 2636B SourceMeter", channel="a", **kwargs):
         kwargs.setdefault("read_termination", "\n")
@@ -70,6 +80,7 @@ class Keithley2636B(KeithleySourceMeter, PymeasureKeithley2600, PulsedSourceMete
             super().__init__(adapter, name, **kwargs)
         self.smu = SMUChannel(self, channel)
         self.prefix = f"smu{channel}"
+        self._hold_end = None
 
     # -- SourceMeter (on top of KeithleySourceMeter) --------------------------------
     @property
@@ -128,6 +139,7 @@ class Keithley2636B(KeithleySourceMeter, PymeasureKeithley2600, PulsedSourceMete
                 "trigger.timer[2].passthrough = false",
                 f"trigger.timer[2].stimulus = {smu}.trigger.SOURCE_COMPLETE_EVENT_ID",
                 f"{smu}.trigger.source.stimulus = trigger.timer[1].EVENT_ID",
+                f"{smu}.trigger.measure.stimulus = 0",
                 f"{smu}.trigger.endpulse.stimulus = trigger.timer[2].EVENT_ID",
                 f"{smu}.trigger.count = {n}",
                 f"{smu}.trigger.arm.count = 1",
@@ -157,7 +169,66 @@ class Keithley2636B(KeithleySourceMeter, PymeasureKeithley2600, PulsedSourceMete
         self.raise_errors()
         return (np.array([finite(v) for v in volts]), np.array([finite(a) for a in amps]))
 
-    # -- Role ---------------------------------------------------------------------
-    def safe_state(self) -> None:
+    # -- SourceMeter: a hold timed by the instrument -----------------------------------
+    def hold_voltage(self, volts: float, duration: float) -> None:
+        within(volts, self.voltage_limits, "source voltage", "V", self.model)
+        if not self.min_pulse_width <= duration <= self.max_timer_delay:
+            raise ValueError(f"hold of {duration:g} s is outside the {self.model}'s range "
+                             f"[{self.min_pulse_width:g}, {self.max_timer_delay:g}] s "
+                             f"(its pulse width and longest timer delay)")
+        smu = self.prefix
+        line_frequency = float(self.ask("print(localnode.linefreq)"))
+        nplc = min(1.0, max(0.001, 0.5 * duration * line_frequency))
+        for statement in (
+                f"{smu}.source.func = {smu}.OUTPUT_DCVOLTS",
+                f"{smu}.source.levelv = 0",
+                f"{smu}.measure.nplc = {nplc:g}",
+                f"{smu}.trigger.source.listv({{{volts:.9g}}})",
+                f"{smu}.trigger.source.limiti = {smu}.LIMIT_AUTO",
+                f"{smu}.trigger.source.action = {smu}.ENABLE",
+                f"{smu}.trigger.measure.action = {smu}.ENABLE",
+                f"{smu}.trigger.measure.iv({smu}.nvbuffer1, {smu}.nvbuffer2)",
+                f"{smu}.trigger.endpulse.action = {smu}.SOURCE_IDLE",
+                f"trigger.timer[1].delay = {duration - nplc / line_frequency:.9g}",
+                "trigger.timer[1].count = 1",
+                "trigger.timer[1].passthrough = false",
+                f"trigger.timer[1].stimulus = {smu}.trigger.SOURCE_COMPLETE_EVENT_ID",
+                f"trigger.timer[2].delay = {duration:.9g}",
+                "trigger.timer[2].count = 1",
+                "trigger.timer[2].passthrough = false",
+                f"trigger.timer[2].stimulus = {smu}.trigger.SOURCE_COMPLETE_EVENT_ID",
+                f"{smu}.trigger.source.stimulus = 0",
+                f"{smu}.trigger.measure.stimulus = trigger.timer[1].EVENT_ID",
+                f"{smu}.trigger.endpulse.stimulus = trigger.timer[2].EVENT_ID",
+                f"{smu}.trigger.count = 1",
+                f"{smu}.trigger.arm.count = 1",
+                f"{smu}.nvbuffer1.clear()",
+                f"{smu}.nvbuffer2.clear()"):
+            self.write(statement)
+        self.raise_errors()
+        self.write(f"{smu}.source.output = {smu}.OUTPUT_ON")
+        self.write(f"{smu}.trigger.initiate()")
+        self._hold_end = now(self) + duration
+
+    def held_reading(self) -> tuple[float, float]:
+        if self._hold_end is None:
+            raise DeviceError(f"{self.model}: no hold to read")
+        smu = self.prefix
+
+        def taken():
+            return float(self.ask(f"print({smu}.nvbuffer1.n)")) >= 1
+
+        try:
+            poll(self, taken, timeout=max(0.0, self._hold_end - now(self)) + 1.0,
+                 what=f"{self.model} hold", expected=self._hold_end - now(self))
+        finally:
+            self._hold_end = None
+        amps = self.values(f"printbuffer(1, 1, {smu}.nvbuffer1.readings)")[0]
+        volts = self.values(f"printbuffer(1, 1, {smu}.nvbuffer2.readings)")[0]
+        self.raise_errors()
+        return finite(volts), finite(amps)
+
+    def end_hold(self) -> None:
         self.write(f"{self.prefix}.abort()")
-        super().safe_state()
+        self.write(f"{self.prefix}.source.levelv = 0")
+        self._hold_end = None

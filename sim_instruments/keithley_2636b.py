@@ -15,7 +15,7 @@ completes: ``waitcomplete()`` then blocks the instrument, as it does the real on
 import math
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import tsp
 from .keithley_smu import OFF, OperatingPoint, SourceMeasureTwin
@@ -361,9 +361,11 @@ class Keithley2636BTwin(SourceMeasureTwin):
             self.buffers[number].entries.append((when, self._read(kind, value)))
 
     def _abort(self, now: float) -> None:
+        """``smua.abort()``: the sweep stops now, a pulse under way ends at the idle level."""
         if self.sweep is None:
             return
-        self.sweep = Sweep([p for p in self.sweep.pulses if p.start <= now], min(self.sweep.end, now))
+        self.sweep = Sweep([replace(p, end=min(p.end, now)) for p in self.sweep.pulses if p.start <= now],
+                           min(self.sweep.end, now))
         for buffer in self.buffers.values():
             buffer.entries = [(t, v) for t, v in buffer.entries if t <= now]
 

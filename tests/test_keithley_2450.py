@@ -1,6 +1,8 @@
 """Keithley 2450 (SCPI command set): exact bytes, the twin through plain pyvisa and stock
 pyvisa-sim, the driver against its twin with a diode on the terminals."""
 
+from dataclasses import replace
+
 import pytest
 import pyvisa
 from pymeasure.test import expected_protocol
@@ -101,6 +103,7 @@ def test_stock_pyvisa_sim_loads_the_yaml():
     k = rm.open_resource(RESOURCE, read_termination="\n", write_termination="\n")
     assert k.query("*IDN?").startswith("KEITHLEY INSTRUMENTS,MODEL 2450")
     assert k.query("SOUR:VOLT:ILIM?") == "1.050000E-04"          # stock: short forms only
+    assert k.query("SYST:LFR?") == "50"
     k.close()
 
 
@@ -126,3 +129,136 @@ def test_driver_against_twin_diode_and_compliance(tmp_path):
     assert smu.settings() | {"sense": "VOLT", "source": "current"} == smu.settings()
     smu.safe_state()
     assert twin.safe_state_reached() and twin.terminal_voltage() is None
+
+
+# -- holds: trigger model blocks, timed by the instrument --------------------------------
+def hold_messages(level: str, delays: list) -> list:
+    blocks = [f":TRIG:BLOC:DEL:CONS {3 + k}, {d}" for k, d in enumerate(delays)]
+    n = 3 + len(delays)
+    return [("OUTPUT OFF", None), (":SOUR:FUNC VOLT", None), (f":SOUR:VOLT:LEV {level}", None),
+            (':SENS:FUNC "CURR"', None), NO_ERROR,
+            *[(m, None) for m in (':TRIG:LOAD "Empty"', ":TRIG:BLOC:BUFF:CLE 1",
+                                  ":TRIG:BLOC:SOUR:STAT 2, ON", *blocks, f":TRIG:BLOC:MEAS {n}",
+                                  f":TRIG:BLOC:SOUR:STAT {n + 1}, OFF")],
+            NO_ERROR, (":INIT", None)]
+
+
+def test_protocol_hold_then_reading():
+    with expected_protocol(Keithley2450, [
+        (":SENS:CURR:NPLC?", "1.000000E-02"), (":SYST:LFR?", "50"),
+        *hold_messages("2.5", ["0.0298"]),
+        (":TRIG:STAT?", "IDLE;IDLE;5"),
+        (":SOUR:FUNC?", "VOLT"), (':FETC? "defbuffer1", READ, SOUR', "2.000000E-03,2.499900E+00"),
+    ]) as smu:
+        smu.hold_voltage(2.5, 0.03)                 # returns at once
+        assert smu.held_reading() == (pytest.approx(2.4999), pytest.approx(2e-3))
+
+
+def test_protocol_long_hold_takes_several_delay_blocks():
+    with expected_protocol(Keithley2450, [
+        (":SENS:CURR:NPLC?", "1.000000E+00"), (":SYST:LFR?", "50"),
+        *hold_messages("-1", ["8333.32667"] * 3),
+    ]) as smu:
+        smu.hold_voltage(-1, 25000)                 # beyond one 10 ks delay block
+
+
+def test_protocol_aborted_hold_has_no_reading():
+    with expected_protocol(Keithley2450, [
+        (":SENS:CURR:NPLC?", "1.000000E-02"), (":SYST:LFR?", "50"),
+        *hold_messages("1", ["0.0298"]), (":TRIG:STAT?", "ABORTED;ABORTED;3"),
+    ]) as smu:
+        smu.hold_voltage(1, 0.03)
+        with pytest.raises(DeviceError, match="the hold's trigger model ended ABORTED"):
+            smu.held_reading()
+
+
+def test_protocol_end_hold_and_safe_state():
+    with expected_protocol(Keithley2450, [
+        (":ABOR", None), ("OUTPUT OFF", None),
+        (":ABOR", None), ("OUTPUT OFF", None), ("OUTPUT OFF", None),
+        (":SOUR:FUNC VOLT", None), (":SOUR:VOLT:LEV 0", None), (':SENS:FUNC "CURR"', None), NO_ERROR,
+    ]) as smu:
+        smu.end_hold()
+        smu.safe_state()
+
+
+def test_hold_refusals():
+    with expected_protocol(Keithley2450, []) as smu:
+        with pytest.raises(ValueError, match=r"source voltage 300 V is outside the Keithley "
+                                             r"2450's range \[-210, 210\] V"):
+            smu.hold_voltage(300, 1.0)
+        with pytest.raises(ValueError, match=r"hold of 200000 s is outside the Keithley 2450's "
+                                             r"range \(0, 100000\] s \(10 delay blocks of 10000 s\)"):
+            smu.hold_voltage(1.0, 2e5)
+        with pytest.raises(ValueError, match="hold of 0 s is outside"):
+            smu.hold_voltage(1.0, 0)
+        with pytest.raises(DeviceError, match="no hold to read"):
+            smu.held_reading()
+    with expected_protocol(Keithley2450, [(":SENS:CURR:NPLC?", "1.000000E+00"), (":SYST:LFR?", "50")]) as smu:
+        with pytest.raises(ValueError, match=r"hold of 0.01 s is shorter than one reading \(0.02 s\)"):
+            smu.hold_voltage(1.0, 0.01)             # nothing set: only the queries went out
+
+
+def test_twin_trigger_model_through_plain_pyvisa():
+    sim = sim_of(("SourceMeter.k2450", "keithley-2450", RESOURCE, {"noise": 0.0}))
+    twin = sim.twins["SourceMeter.k2450"]
+    k = generic_client(sim, RESOURCE, read_termination="\n", write_termination="\n", timeout=200)
+    assert k.query(":TRIGger:STATe?") == "EMPTY;EMPTY;0"
+    for message in (":SOUR:VOLT 2", ":SENS:CURR:NPLC 1", ':TRIGger:LOAD "Empty"',
+                    ":TRIG:BLOC:BUFF:CLE 1", ":TRIG:BLOC:SOUR:STAT 2, ON", ":TRIG:BLOC:DEL:CONS 3, 1.98",
+                    ':TRIGger:BLOCk:MEASure 4, "defbuffer1"', ":TRIG:BLOC:SOUR:STAT 5, OFF"):
+        k.write(message)
+    assert k.query(":TRIG:STAT?") == "BUILDING;BUILDING;0" and k.query("OUTP?") == "0"
+    k.write(":INIT")
+    assert k.query(":TRIG:STAT?") == "RUNNING;RUNNING;3" and k.query("OUTP?") == "1"
+    assert twin.terminal_voltage() == pytest.approx(2.0)
+    k.write(":INIT")                                           # already running
+    k.write(':FETC? "defbuffer1"')                             # nothing measured yet
+    sim.clock.sleep(1.99)
+    assert k.query(":TRIG:STAT?") == "RUNNING;RUNNING;4" and k.query("OUTP?") == "1"
+    sim.clock.sleep(0.02)                                      # done: the output is off
+    assert k.query(":TRIG:STAT?") == "IDLE;IDLE;5" and k.query("OUTP?") == "0"
+    assert twin.terminal_voltage() is None
+    amps, volts = k.query(':FETC? "defbuffer1", READ, SOUR').split(",")
+    assert float(volts) == pytest.approx(2.0) and abs(float(amps)) < 1e-9     # bare film leaks
+    k.write(":INIT")                                           # again, aborted in the delay
+    sim.clock.sleep(1.0)
+    k.write(":ABOR")
+    sim.clock.sleep(2.0)
+    assert k.query(":TRIG:STAT?") == "ABORTED;ABORTED;3"
+    assert k.query("OUTP?") == "1" and twin.terminal_voltage() == pytest.approx(2.0)   # as left
+    k.write(":TRIG:BLOC:DEL:CONS 3, 20000")                    # beyond 10 ks
+    k.write(':TRIG:LOAD "SimpleLoop", 5')                      # not modelled
+    k.write(":TRIG:BLOC:SOUR:STAT 2, MAYBE")
+    k.write(":OUTP OFF")
+    entries = [k.query(":SYST:ERR?").split(";")[0] for _ in range(6)]
+    assert entries == ['-213,"Init ignored', '-230,"Data corrupt or stale', '-222,"Parameter data out of range',
+                       '-113,"Undefined header', '-224,"Illegal parameter value', '0,"No error']
+    assert twin.terminal_voltage() is None
+
+
+def test_driver_hold_ends_by_itself_with_the_link_lost(tmp_path):
+    sim = sim_of(("SourceMeter.k2450", "keithley-2450", RESOURCE, {}), sample=diode_sample(tmp_path))
+    twin = sim.twins["SourceMeter.k2450"]
+    smu = Keithley2450(RESOURCE, visa_library=sim.library)
+    smu.set_current_compliance(0.01)
+    start = sim.clock.now()
+    smu.hold_voltage(1.0, 5.0)
+    assert sim.clock.now() - start < 0.1                       # returned at once
+    assert twin.terminal_voltage() == pytest.approx(1.0)
+    sim.clock.sleep(4.9)
+    assert twin.terminal_voltage() == pytest.approx(1.0)
+    sim.clock.sleep(0.2)                                       # nothing sent since the start
+    assert twin.terminal_voltage() is None                     # the last block switched it off
+    volts, amps = smu.held_reading()
+    env = sim.optics.environment()
+    assert volts == pytest.approx(1.0, abs=1e-3)
+    assert amps == pytest.approx(sim.sample.current(1.0, replace(env, bias_voltage=1.0)), rel=1e-2)
+    assert 1e-4 < amps < 1e-3                                  # the diode conducts at 1 V
+    smu.hold_voltage(1.2, 5.0)
+    sim.clock.sleep(1.0)
+    smu.end_hold()                                             # early: off now
+    assert twin.terminal_voltage() is None and not smu.output_enabled
+    smu.safe_state()
+    assert twin.safe_state_reached()
+    smu.check_fault()

@@ -1,6 +1,8 @@
 """Keithley 2636B (TSP): exact Lua statements, the twin's interpreter and trigger model
 through plain pyvisa and stock pyvisa-sim, pulsed sweeps of a diode against the twin."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import pyvisa
@@ -29,6 +31,7 @@ PULSE_SETUP = [
     "trigger.timer[2].passthrough = false",
     "trigger.timer[2].stimulus = smua.trigger.SOURCE_COMPLETE_EVENT_ID",
     "smua.trigger.source.stimulus = trigger.timer[1].EVENT_ID",
+    "smua.trigger.measure.stimulus = 0",
     "smua.trigger.endpulse.stimulus = trigger.timer[2].EVENT_ID",
     "smua.trigger.count = 2", "smua.trigger.arm.count = 1",
     "smua.nvbuffer1.clear()", "smua.nvbuffer2.clear()"]
@@ -185,4 +188,125 @@ def test_driver_pulsed_sweep_of_a_diode(tmp_path):
     assert smu.in_compliance and dc_amps == pytest.approx(1e-3, rel=1e-3) and dc_volts < 2.0
     smu.safe_state()
     assert twin.safe_state_reached()
+    smu.check_fault()
+
+
+# -- holds: one pulse from 0 V, timed and ended by the instrument ------------------------
+def hold_statements(level: str, nplc: str, measure_delay: str, duration: str) -> list:
+    return [
+        "smua.source.func = smua.OUTPUT_DCVOLTS", "smua.source.levelv = 0",
+        f"smua.measure.nplc = {nplc}", f"smua.trigger.source.listv({{{level}}})",
+        "smua.trigger.source.limiti = smua.LIMIT_AUTO",
+        "smua.trigger.source.action = smua.ENABLE", "smua.trigger.measure.action = smua.ENABLE",
+        "smua.trigger.measure.iv(smua.nvbuffer1, smua.nvbuffer2)",
+        "smua.trigger.endpulse.action = smua.SOURCE_IDLE",
+        f"trigger.timer[1].delay = {measure_delay}", "trigger.timer[1].count = 1",
+        "trigger.timer[1].passthrough = false",
+        "trigger.timer[1].stimulus = smua.trigger.SOURCE_COMPLETE_EVENT_ID",
+        f"trigger.timer[2].delay = {duration}", "trigger.timer[2].count = 1",
+        "trigger.timer[2].passthrough = false",
+        "trigger.timer[2].stimulus = smua.trigger.SOURCE_COMPLETE_EVENT_ID",
+        "smua.trigger.source.stimulus = 0",
+        "smua.trigger.measure.stimulus = trigger.timer[1].EVENT_ID",
+        "smua.trigger.endpulse.stimulus = trigger.timer[2].EVENT_ID",
+        "smua.trigger.count = 1", "smua.trigger.arm.count = 1",
+        "smua.nvbuffer1.clear()", "smua.nvbuffer2.clear()"]
+
+
+def test_protocol_hold_then_reading():
+    with expected_protocol(Keithley2636B, [
+        ("print(localnode.linefreq)", "5.00000e+01"),
+        *[(s, None) for s in hold_statements("1.5", "0.05", "0.001", "0.002")], NO_ERROR,
+        ("smua.source.output = smua.OUTPUT_ON", None), ("smua.trigger.initiate()", None),
+        ("print(smua.nvbuffer1.n)", "1.00000e+00"),
+        ("printbuffer(1, 1, smua.nvbuffer1.readings)", "2.50000e-03"),
+        ("printbuffer(1, 1, smua.nvbuffer2.readings)", "1.49990e+00"), NO_ERROR,
+    ]) as smu:
+        smu.hold_voltage(1.5, 2e-3)                  # returns at once: no waitcomplete()
+        assert smu.held_reading() == (pytest.approx(1.4999), pytest.approx(2.5e-3))
+
+
+def test_protocol_long_hold_integrates_one_cycle_before_the_end():
+    with expected_protocol(Keithley2636B, [
+        ("print(localnode.linefreq)", "6.00000e+01"),
+        *[(s, None) for s in hold_statements("-2", "1", "299.983333", "300")], NO_ERROR,
+        ("smua.source.output = smua.OUTPUT_ON", None), ("smua.trigger.initiate()", None),
+    ]) as smu:
+        smu.hold_voltage(-2, 300)
+
+
+def test_protocol_end_hold_and_safe_state():
+    with expected_protocol(Keithley2636B, [
+        ("smua.abort()", None), ("smua.source.levelv = 0", None),
+        ("smua.abort()", None), ("smua.source.levelv = 0", None),
+        ("smua.source.output=0", None),
+        ("smua.source.func=1", None), ("smua.source.levelv=0", None), NO_ERROR,
+    ]) as smu:
+        smu.end_hold()
+        smu.safe_state()
+
+
+def test_hold_refusals_before_any_byte():
+    with expected_protocol(Keithley2636B, []) as smu:
+        with pytest.raises(ValueError, match=r"source voltage 250 V is outside the Keithley "
+                                             r"2636B's range \[-200, 200\] V"):
+            smu.hold_voltage(250, 1.0)
+        with pytest.raises(ValueError, match=r"hold of 200000 s is outside the Keithley 2636B's "
+                                             r"range \[0.0001, 100000\] s .*longest timer delay"):
+            smu.hold_voltage(1.0, 2e5)
+        with pytest.raises(ValueError, match=r"hold of 1e-05 s is outside"):
+            smu.hold_voltage(1.0, 1e-5)
+        with pytest.raises(DeviceError, match="no hold to read"):
+            smu.held_reading()
+
+
+def test_twin_hold_program_through_plain_pyvisa():
+    sim = sim_of(("PulsedSourceMeter", "keithley-2636b", RESOURCE, {"noise": 0.0}))
+    twin = sim.twins["PulsedSourceMeter"]
+    k = generic_client(sim, RESOURCE, read_termination="\n", write_termination="\n", timeout=200)
+    for statement in hold_statements("3", "1", "1.98", "2"):
+        k.write(statement)
+    k.write("smua.source.output = smua.OUTPUT_ON smua.trigger.initiate()")
+    assert twin.terminal_voltage() == pytest.approx(3.0)
+    sim.clock.sleep(1.99)                           # integrating, not done
+    assert k.query("print(smua.nvbuffer1.n)") == "0.00000e+00"
+    assert twin.terminal_voltage() == pytest.approx(3.0)
+    sim.clock.sleep(0.02)                           # timer 2 expired: back to 0 V by itself
+    assert k.query("print(smua.nvbuffer1.n, smua.source.output)") == "1.00000e+00\t1.00000e+00"
+    assert k.query("printbuffer(1, 1, smua.nvbuffer2.readings)") == "3.00000e+00"
+    assert twin.terminal_voltage() == 0.0
+    k.write("smua.trigger.initiate()")              # the same hold again, aborted halfway
+    sim.clock.sleep(1.0)
+    assert twin.terminal_voltage() == pytest.approx(3.0)
+    k.write("smua.abort()")
+    assert twin.terminal_voltage() == 0.0
+    sim.clock.sleep(2.0)
+    assert k.query("print(smua.nvbuffer1.n)") == "0.00000e+00"      # no reading taken
+    assert k.query("print(errorqueue.count)") == "0.00000e+00"
+
+
+def test_driver_hold_ends_by_itself_with_the_link_lost(tmp_path):
+    sim = sim_of(("PulsedSourceMeter", "keithley-2636b", RESOURCE, {}), sample=diode_sample(tmp_path))
+    twin = sim.twins["PulsedSourceMeter"]
+    smu = Keithley2636B(RESOURCE, visa_library=sim.library)
+    smu.set_current_compliance(0.01)
+    start = sim.clock.now()
+    smu.hold_voltage(1.0, 5.0)
+    assert sim.clock.now() - start < 0.1                       # returned at once
+    assert twin.terminal_voltage() == pytest.approx(1.0)
+    sim.clock.sleep(4.9)
+    assert twin.terminal_voltage() == pytest.approx(1.0)
+    sim.clock.sleep(0.2)                                       # nothing sent since the start
+    assert twin.terminal_voltage() == 0.0                      # on, at the idle level 0 V
+    volts, amps = smu.held_reading()
+    env = sim.optics.environment()
+    assert volts == pytest.approx(1.0, abs=1e-3)
+    assert amps == pytest.approx(sim.sample.current(1.0, replace(env, bias_voltage=1.0)), rel=1e-2)
+    assert 1e-4 < amps < 1e-3                                  # the diode conducts at 1 V
+    smu.hold_voltage(1.2, 5.0)
+    sim.clock.sleep(1.0)
+    smu.end_hold()                                             # early: 0 V now
+    assert twin.terminal_voltage() == 0.0
+    smu.safe_state()
+    assert twin.safe_state_reached() and twin.terminal_voltage() is None
     smu.check_fault()
