@@ -62,7 +62,7 @@ class Keithley2400(KeithleySourceMeter, PymeasureKeithley2400):
         within(volts, self.voltage_limits, "source voltage", "V", self.model)
         if not duration > 0:
             raise ValueError(f"hold of {duration:g} s: it must last longer than 0 s")
-        reading_time = self._reading_time()
+        reading_time = self.reading_time()
         cycles = math.ceil(duration / MAX_DELAY)
         delay = duration / cycles - reading_time
         if delay < 0:
@@ -75,17 +75,6 @@ class Keithley2400(KeithleySourceMeter, PymeasureKeithley2400):
         self.raise_errors()
         self.write(":INIT")
         self._hold_end = now(self) + duration
-
-    def _reading_time(self) -> float:
-        """How long one reading integrates: NPLC / line frequency, s."""
-        replies = self.ask(":SENS:CURR:NPLC?"), self.ask(":SYST:LFR?")
-        try:
-            nplc, hertz = (float(reply) for reply in replies)
-        except ValueError:
-            nplc = hertz = math.nan
-        if not (0.01 <= nplc <= 10 and hertz in (50.0, 60.0)):
-            raise ReplyError(f"{self.model} NPLC / line frequency replies {replies!r:.60} are garbled")
-        return nplc / hertz
 
     def held_reading(self) -> tuple[float, float]:
         if self._hold_end is None:

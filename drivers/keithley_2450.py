@@ -76,7 +76,7 @@ class Keithley2450(KeithleySourceMeter, PymeasureKeithley2450):
             raise ValueError(f"hold of {duration:g} s is outside the {self.model}'s range "
                              f"(0, {longest:g}] s ({MAX_DELAY_BLOCKS} delay blocks of "
                              f"{DELAY_LIMITS[1]:g} s)")
-        reading_time = float(self.ask(":SENS:CURR:NPLC?")) / float(self.ask(":SYST:LFR?"))
+        reading_time = self.reading_time()
         blocks = max(1, math.ceil((duration - reading_time) / DELAY_LIMITS[1]))
         delay = (duration - reading_time) / blocks
         if delay < DELAY_LIMITS[0]:

@@ -110,5 +110,16 @@ class KeithleySourceMeter(SourceMeter):
                 "voltage_compliance_V": c.compliance_voltage,
                 "output_enabled": self.output_enabled}
 
+    def reading_time(self) -> float:
+        """How long one reading integrates: NPLC / line frequency, s (SCPI models)."""
+        replies = self.ask(":SENS:CURR:NPLC?"), self.ask(":SYST:LFR?")
+        try:
+            nplc, hertz = (float(reply) for reply in replies)
+        except ValueError:
+            nplc = hertz = math.nan
+        if not (0.01 <= nplc <= 10 and hertz in (50.0, 60.0)):
+            raise ReplyError(f"{self.model} NPLC / line frequency replies {replies!r:.60} are garbled")
+        return nplc / hertz
+
     def check_fault(self) -> None:
         self.raise_errors()
