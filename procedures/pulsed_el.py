@@ -14,9 +14,12 @@ Drives (``drive``):
 * ``pulsed-smu`` -- the pulsed source-meter gives one voltage pulse per amplitude and
   measures V and I during it (J–V only: a source-meter pulse is not synchronised with the
   spectrometer, and its shortest pulses, ~100 µs, are long against the thermal time).
-* ``dc`` -- the source-meter holds each voltage for ``dwell`` and measures V and I, with
-  EL spectra. A device that overheats fails: its current collapses and its EL vanishes;
-  the analysis reports the failure and the run ends.
+* ``dc`` -- the source-meter holds each voltage for ``dwell`` and an EL spectrum, a hold
+  it times itself (``hold_voltage``: ``dwell`` + 1.5 × ``integration_time`` + 1 s, what
+  the spectrum's adaptive integration can take; longer once a spectrum outlasted it,
+  which is then taken again), and V and I are read at its end. A
+  device that overheats fails: its current collapses and its EL vanishes; the analysis
+  reports the failure and the run ends.
 
 Every spectrum is decomposed into a broad spontaneous and a narrower, redder stimulated
 band (two Gaussians; each fit starts from the fit at the nearest current density). The
@@ -34,7 +37,8 @@ acquisition that needs the drive -- an oscilloscope record, a spectrum -- trigge
 just long enough to cover it (its duration, the trigger latency and the overhead measured
 on the previous acquisitions of its kind), and the procedure waits for the burst to end
 before it goes on. Should the link to the generator be lost, the drive stops by itself
-within one acquisition; between acquisitions nothing drives the device.
+within one acquisition; between acquisitions nothing drives the device. Likewise in
+``dc``, a lost link to the source-meter ends the drive at the end of the step's hold.
 """
 
 import math
@@ -189,7 +193,7 @@ class PulsedEL(Procedure):
                 setpoints += (Setpoint("duty_cycle", width_us * 1e-3 / self.period, ""),)
                 duration = 0.5 + self.period * 1e-3
             else:
-                duration = 1.0 + self.dwell + self.integration_time
+                duration = self.dc_hold
         label = (f"width scan, {width_us:g} µs at {amplitude:g} V" if scan else
                  f"{amplitude:.4g} V" + ("" if self.drive == "dc" else f", {width_us:g} µs"))
         return PlannedStep(label, setpoints, duration, {"scan": scan, "amplitude": amplitude,
@@ -221,15 +225,16 @@ class PulsedEL(Procedure):
             smu = run.role("SourceMeter")
             smu.set_current_compliance(self.compliance)
             smu.set_voltage(0.0)
-            smu.enable_output()
+            self.hold = self.dc_hold
 
     def _output(self, run, on):
         if self.drive == "pulses":
             generator = run.role("PulseGenerator")
             generator.enable_output() if on else generator.disable_output()
-        elif self.drive == "dc":
+        elif self.drive == "dc" and not on:         # on: each step holds its voltage
             smu = run.role("SourceMeter")
-            smu.enable_output() if on else smu.disable_output()
+            smu.end_hold()
+            smu.disable_output()
 
     def on_pause(self, run):
         self._output(run, False)
@@ -276,21 +281,44 @@ class PulsedEL(Procedure):
                      "voltage": float(volts[0]), "current": float(amps[0]),
                      "in_compliance": float(abs(amps[0]) >= 0.99 * self.compliance)}
         else:
-            smu = run.role("SourceMeter")
-            smu.set_voltage(amplitude)
-            run.sleep(self.dwell)
-            volts, amps = smu.measure()
-            data |= {"width": math.inf, "duty_cycle": math.nan, "voltage": volts, "current": amps,
-                     "in_compliance": float(smu.in_compliance)}
+            reading, spectrum = self._held(run, amplitude)
+            data |= reading
         data["current_density"] = data["current"] / (self.area * 1e-2)
         try:
             run.bench.check_setpoint("current_density", data["current_density"], "A/cm^2")
         except SafetyError as exc:         # off at once; the runner then fails the run
             self._output(run, False)
             run.event("safety", f"output switched off: {exc}")
+        if self.drive == "pulses":
+            spectrum = self._spectrum(run)
         if self.drive != "pulsed-smu":
-            data |= self._electroluminescence(run, data)
+            data |= self._electroluminescence(run, data, spectrum)
         return data
+
+    @property
+    def dc_hold(self) -> float:
+        """s a d.c. step holds its voltage: the dwell and an adaptive spectrum."""
+        return self.dwell + 1.5 * self.integration_time + 1.0
+
+    def _held(self, run, amplitude):
+        """d.c.: ``amplitude`` held by the source-meter's own timer for ``dwell`` and an EL
+        spectrum, V and I read at the hold's end. A spectrum that outlasts its hold (a
+        dark frame first, a slow readout) is taken again under a hold as long as it took."""
+        smu = run.role("SourceMeter")
+        for _ in range(2):
+            smu.hold_voltage(amplitude, self.hold)
+            began = run.now()
+            run.sleep(self.dwell)
+            spectrum = self._spectrum(run)
+            took = run.now() - began
+            if took <= self.hold:
+                volts, amps = smu.held_reading()
+                return {"width": math.inf, "duty_cycle": math.nan, "voltage": volts, "current": amps,
+                        "in_compliance": float(smu.in_compliance)}, spectrum
+            smu.end_hold()
+            self.hold = took + 1.0
+        raise LabctlError(f"the spectrum at {amplitude:.4g} V outlasted the source-meter's hold "
+                          f"of {self.hold:.3g} s twice")
 
     # -- pulsed drive ---------------------------------------------------------------
     def _pulse(self, run, amplitude, width_us):
@@ -368,8 +396,8 @@ class PulsedEL(Procedure):
             else:
                 return counts / self.t_int, self.t_int, saturated
 
-    def _electroluminescence(self, run, data):
-        counts, t, saturated = self._spectrum(run)
+    def _electroluminescence(self, run, data, spectrum):
+        counts, t, saturated = spectrum
         wl = run.axes["wavelength"][0]
         out = {"spectrum": counts.astype(np.float32), "integration_time": t, "saturated": float(saturated)}
         edges = np.r_[counts[:len(counts) // 10], counts[-len(counts) // 10:]]

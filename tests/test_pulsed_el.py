@@ -126,6 +126,21 @@ def test_other_device_written_by_the_test(tmp_path):
 
 # -- d.c. drive, pulsed source-meter, guards -------------------------------------------------
 
+def test_dc_drive_ends_by_itself_when_the_source_meter_link_is_lost():
+    """The link is found dead when the hold's reading is fetched: the bias is already off."""
+    procedure = PulsedEL(drive="dc", points=6, amplitude_stop=3.0)
+    with Bench.open(time_scale=0, seed=1, sample="qd_led_pulsed",
+                    faults=["SourceMeter:disconnect@command=FETC"]) as bench:
+        run = Runner(bench).run(procedure)
+        smu = bench.sim.twins["SourceMeter"]
+        assert run.stop.status == "failed" and "SourceMeter" in run.stop.reason
+        # never switched back to 0 V by labctl: the hold's own end took the bias off
+        assert smu.get("source_voltage") == procedure.plan()[0].values["amplitude"] > 0
+        assert smu.sweep.auto_off and smu.sweep.end <= bench.sim.clock.now()
+        assert smu.terminal_voltage() is None
+        assert bench.sim.hazards() == {"SourceMeter": "not in its safe state, contained"}
+
+
 def test_dc_drive_fails_by_overheating_below_the_pulsed_densities():
     procedure = PulsedEL(drive="dc", points=13, amplitude_stop=3.75, detector="hr", slit_width=10)
     run, sample, safe = run_on("qd_led_pulsed", procedure)
