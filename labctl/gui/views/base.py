@@ -121,7 +121,12 @@ def evenly_spaced(x, data, axis: int) -> np.ndarray:
     shape = [1] * data.ndim
     shape[axis] = -1
     fraction = (where - low).astype(dtype).reshape(shape)
-    return np.take(data, low, axis) * (1 - fraction) + np.take(data, high, axis) * fraction
+    lower = np.take(data, low, axis).astype(dtype, copy=False)
+    step = np.take(data, high, axis).astype(dtype, copy=False)
+    step -= lower                      # in place: an image is megabytes
+    step *= fraction
+    lower += step
+    return lower
 
 
 def colour_bar(plot_item, image, label: str) -> pg.ColorBarItem:

@@ -62,7 +62,8 @@ class StreakView(View):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
         self.band = DEFAULT_WINDOW              # nm, where the region starts
-        self.counts = self.time = None          # the newest image only: bounded memory
+        self.recorded = self.time = None        # the newest image only: bounded memory
+        self.pedestal = 0.0                     # counts added to it when it was recorded
         self.placed = False
         self.result = None                      # the region's fit values, or None
         self.lifetimes = []                     # its lifetimes (ns), shortest first
@@ -74,7 +75,7 @@ class StreakView(View):
         parameters = getattr(start, "parameters", {}) or {}
         self.band = (parameters.get("window_start", DEFAULT_WINDOW[0]),
                      parameters.get("window_stop", DEFAULT_WINDOW[1]))
-        self.counts = self.time = self.result = None
+        self.recorded = self.time = self.result = None
         self.fitter.cancel()
         self.placed = False
         self.image.clear()
@@ -95,11 +96,12 @@ class StreakView(View):
         if newest is None or self.axis not in self.axes or "wavelength" not in self.axes:
             return
         s = newest.scalars
-        self.counts = np.asarray(newest.arrays[self.array], float) - s.get("pedestal", 0.0)
+        self.recorded, self.pedestal = newest.arrays[self.array], s.get("pedestal", 0.0)
         self.time = t = np.asarray(self.axes[self.axis][0], float) + s.get(f"{self.name}_delay", 0.0)
         wl = np.asarray(self.axes["wavelength"][0], float)
-        shown = np.asarray(newest.arrays[self.array], np.float32) - np.float32(s.get("pedestal", 0.0))
-        image = np.log10(np.clip(evenly_spaced(t, evenly_spaced(wl, shown, axis=1), axis=0), 1.0, None))
+        image = np.subtract(self.recorded, np.float32(self.pedestal), dtype=np.float32)
+        image = evenly_spaced(t, evenly_spaced(wl, image, axis=1), axis=0)
+        np.log10(np.maximum(image, 1.0, out=image), out=image)
         levels = (image.min(), max(image.max(), image.min() + 0.1))
         self.image.setImage(image.T, levels=levels)
         self.bar.setLevels(levels)
@@ -118,19 +120,21 @@ class StreakView(View):
 
     def refit(self, *_):
         """Decay of the region now, its fit when the fitter is free (``show_fit``)."""
-        if self.counts is None:
+        if self.recorded is None:
             return
         wl = np.asarray(self.axes["wavelength"][0], float)
         window, (start, stop) = self.region()
         rows = (self.time >= start) & (self.time <= stop)
-        if rows.sum() < 20 or not ((wl >= window[0]) & (wl <= window[1])).any():
+        inside = (wl >= window[0]) & (wl <= window[1])
+        if rows.sum() < 20 or not inside.any():
             self.fitter.cancel()
             self.result = None
             self.data.clear()
             self.fit.clear()
             self.decay_plot.setTitle("region too small", size="10pt")
             return
-        t, curve = self.time[rows], decay(self.time, wl, self.counts, window)[rows]
+        counts = self.recorded[:, inside] - self.pedestal           # the window's columns only
+        t, curve = self.time[rows], decay(self.time, wl[inside], counts, window)[rows]
         positive = curve > 0
         self.data.setData(t[positive], curve[positive])
         self.fitter.request((window, (start, stop), t), t, curve)
