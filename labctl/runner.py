@@ -15,6 +15,7 @@ queue up and execute one at a time.
 import array
 import collections
 import enum
+import gc
 import logging
 import math
 import platform
@@ -45,6 +46,17 @@ LIVE_EVERY_STEP = 200
 #: of a 20 Hz stream queued behind the others would start tens of ms late.
 SWITCH_INTERVAL = 0.001
 OFFLOAD_AFTER = 0.002      # s: a live analysis slower than this moves to the worker process
+
+
+def _freeze_long_lived() -> None:
+    """Once per process, when the first runner is made: collect, then move every object
+    that exists (modules, the bench, the GUI) out of the cyclic collector's sight
+    (``gc.freeze``). A full collection stops every thread while it scans all objects
+    -- 100 ms and more with numpy, scipy, pandas and Qt loaded, a whole period of a
+    20 Hz stream; afterwards it scans only what was made since."""
+    if not gc.get_freeze_count():
+        gc.collect()
+        gc.freeze()
 
 
 class RunState(str, enum.Enum):
@@ -366,6 +378,7 @@ class Runner:
         bench.runner = self
         self.bench = bench
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
+        _freeze_long_lived()
         self._subscribers = [(s, False) for s in subscribers]
         self._queue: list[Run] = []
         self._lock = threading.Lock()

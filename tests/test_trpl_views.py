@@ -38,6 +38,12 @@ def feed(view, records):
     return view
 
 
+def fitted(qtbot, view):
+    """The view once its fitter has drawn the fit of the newest decay."""
+    qtbot.waitUntil(lambda: not view.fitter.busy, timeout=20_000)
+    return view
+
+
 def test_procedure_asks_for_its_views(qtbot):
     views = make_views(TRPL)
     for view in views:
@@ -49,6 +55,7 @@ def test_procedure_asks_for_its_views(qtbot):
 def test_streak_view_shows_the_image_and_fits_the_region(qtbot, records):
     view = feed(StreakView("long"), records)
     qtbot.addWidget(view)
+    fitted(qtbot, view)
     assert view.image.image.shape == (672, 508)                    # wavelength × time
     assert view.image_plot.getAxis("bottom").labelText == "wavelength (nm)"
     assert "time" in view.image_plot.getAxis("left").labelText
@@ -65,16 +72,33 @@ def test_streak_view_shows_the_image_and_fits_the_region(qtbot, records):
     view.roi.setSize((10, 10.0))
     assert view.region()[1] == pytest.approx((t0 + 2.0, t0 + 12.0))
     assert view.data.getData()[0].min() >= t0 + 2.0
+    fitted(qtbot, view)
     assert len(view.lifetimes) == 1                                # no fast part: one exponential
     assert view.lifetimes[0] == pytest.approx(3.1, rel=0.05)
 
 
 def test_short_range_view_resolves_the_auger_component(qtbot, records):
-    view = feed(StreakView("short"), records)
+    view = fitted(qtbot, feed(StreakView("short"), records))
     qtbot.addWidget(view)
     assert view.result["tau1"] == pytest.approx(0.105, rel=0.1)
     view.roi.setSize((0.5, 0.01))                                  # too small a region
     assert view.result is None and "too small" in view.decay_plot.plotItem.titleLabel.text
+
+
+def test_streak_view_fits_off_the_gui_thread(qtbot, records):
+    start, axes, steps, _ = records
+    view = StreakView("long")
+    qtbot.addWidget(view)
+    view.reset(start)
+    view.set_axes(axes)
+    view.add_steps(steps[-1:])
+    assert view.data.getData()[0].size > 400                       # the decay is drawn at once,
+    assert view.result is None and view.fitter.busy                # its fit is still to come
+    qtbot.waitUntil(lambda: view.result is not None, timeout=20_000)
+    assert view.lifetimes[-1] == pytest.approx(3.1, rel=0.05)
+    assert view.fit.getData()[0].size > 400
+    view.reset(start)                                              # a new run: no stale fit
+    assert view.result is None and not view.fitter.busy
 
 
 def test_long_delay_view_draws_the_cross_section_fit(qtbot, records):

@@ -105,18 +105,28 @@ def evenly_spaced(x, data, axis: int) -> np.ndarray:
     """``data`` resampled (linearly) along ``axis`` from the coordinates ``x`` -- monotonic,
     maybe not evenly spaced, like a spectrometer's wavelengths or a streak sweep's times --
     onto as many evenly spaced ones from x[0] to x[-1]: an ImageItem maps its pixels
-    linearly onto the rectangle it is given."""
+    linearly onto the rectangle it is given. Coordinates already evenly spaced to within
+    1 % of a pixel are left as they are. Floats keep their precision (a float32 image is
+    resampled in float32), integers become the float type that holds them exactly."""
     x = np.asarray(x, float)
-    data = np.asarray(data, float)
+    data = np.asarray(data)
+    dtype = np.result_type(data.dtype, np.float32)
     grid = np.linspace(x[0], x[-1], x.size)
+    if x.size < 2 or np.abs(x - grid).max() <= 0.01 * abs(grid[1] - grid[0]):
+        return data.astype(dtype, copy=False)
     order = np.argsort(x)
     where = np.interp(grid, x[order], order.astype(float))       # fractional pixel index
     low = np.clip(np.floor(where).astype(int), 0, x.size - 1)
     high = np.minimum(low + 1, x.size - 1)
     shape = [1] * data.ndim
     shape[axis] = -1
-    fraction = (where - low).reshape(shape)
-    return np.take(data, low, axis) * (1 - fraction) + np.take(data, high, axis) * fraction
+    fraction = (where - low).astype(dtype).reshape(shape)
+    lower = np.take(data, low, axis).astype(dtype, copy=False)
+    step = np.take(data, high, axis).astype(dtype, copy=False)
+    step -= lower                      # in place: an image is megabytes
+    step *= fraction
+    lower += step
+    return lower
 
 
 def colour_bar(plot_item, image, label: str) -> pg.ColorBarItem:

@@ -3,6 +3,7 @@ region of interest whose decay is fitted as it moves, and the long-delay PL agai
 photon fluence with the live cross-section fit."""
 
 import collections
+import functools
 import math
 
 import numpy as np
@@ -13,6 +14,7 @@ from procedures.trpl import EDGE, TRPL, decay
 
 from ...analysis import decays, models
 from ...units import pretty
+from ..background import Latest
 from .base import PALETTE, View, colour_bar, evenly_spaced, log_axes
 
 DEFAULT_WINDOW = (TRPL.window_start.default, TRPL.window_stop.default)     # nm
@@ -29,8 +31,10 @@ def _number(value) -> float:
 
 class StreakView(View):
     """The newest image of the ``name`` range (log colour, time running down) and the
-    decay inside the region of interest (its wavelengths and times), fitted with two
-    exponentials ⊗ a Gaussian IRF whenever the image or the region changes."""
+    decay inside the region of interest (its wavelengths and times), fitted with one or
+    two exponentials ⊗ a Gaussian IRF whenever the image or the region changes. The fit
+    (~50-150 ms) runs off the GUI thread on the newest decay; the view draws each fit as
+    it finishes."""
 
     def __init__(self, name="long", parent=None):
         super().__init__(parent)
@@ -58,17 +62,21 @@ class StreakView(View):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
         self.band = DEFAULT_WINDOW              # nm, where the region starts
-        self.counts = self.time = None          # the newest image only: bounded memory
+        self.recorded = self.time = None        # the newest image only: bounded memory
+        self.pedestal = 0.0                     # counts added to it when it was recorded
         self.placed = False
         self.result = None                      # the region's fit values, or None
         self.lifetimes = []                     # its lifetimes (ns), shortest first
+        self.fitter = Latest(functools.partial(decays.fit_fewest, most=2), self)
+        self.fitter.done.connect(self.show_fit)
 
     def reset(self, start):
         super().reset(start)
         parameters = getattr(start, "parameters", {}) or {}
         self.band = (parameters.get("window_start", DEFAULT_WINDOW[0]),
                      parameters.get("window_stop", DEFAULT_WINDOW[1]))
-        self.counts = self.time = self.result = None
+        self.recorded = self.time = self.result = None
+        self.fitter.cancel()
         self.placed = False
         self.image.clear()
         self.data.clear()
@@ -88,10 +96,12 @@ class StreakView(View):
         if newest is None or self.axis not in self.axes or "wavelength" not in self.axes:
             return
         s = newest.scalars
-        self.counts = np.asarray(newest.arrays[self.array], float) - s.get("pedestal", 0.0)
+        self.recorded, self.pedestal = newest.arrays[self.array], s.get("pedestal", 0.0)
         self.time = t = np.asarray(self.axes[self.axis][0], float) + s.get(f"{self.name}_delay", 0.0)
         wl = np.asarray(self.axes["wavelength"][0], float)
-        image = np.log10(np.clip(evenly_spaced(t, evenly_spaced(wl, self.counts, axis=1), axis=0), 1.0, None))
+        image = np.subtract(self.recorded, np.float32(self.pedestal), dtype=np.float32)
+        image = evenly_spaced(t, evenly_spaced(wl, image, axis=1), axis=0)
+        np.log10(np.maximum(image, 1.0, out=image), out=image)
         levels = (image.min(), max(image.max(), image.min() + 0.1))
         self.image.setImage(image.T, levels=levels)
         self.bar.setLevels(levels)
@@ -109,26 +119,34 @@ class StreakView(View):
         return (min(x, x + w), max(x, x + w)), (min(y, y + h), max(y, y + h))
 
     def refit(self, *_):
-        """Decay of the region and its fit."""
-        if self.counts is None:
+        """Decay of the region now, its fit when the fitter is free (``show_fit``)."""
+        if self.recorded is None:
             return
         wl = np.asarray(self.axes["wavelength"][0], float)
         window, (start, stop) = self.region()
         rows = (self.time >= start) & (self.time <= stop)
-        self.result = None
-        if rows.sum() < 20 or not ((wl >= window[0]) & (wl <= window[1])).any():
+        inside = (wl >= window[0]) & (wl <= window[1])
+        if rows.sum() < 20 or not inside.any():
+            self.fitter.cancel()
+            self.result = None
             self.data.clear()
             self.fit.clear()
             self.decay_plot.setTitle("region too small", size="10pt")
             return
-        t, curve = self.time[rows], decay(self.time, wl, self.counts, window)[rows]
+        counts = self.recorded[:, inside] - self.pedestal           # the window's columns only
+        t, curve = self.time[rows], decay(self.time, wl[inside], counts, window)[rows]
         positive = curve > 0
         self.data.setData(t[positive], curve[positive])
-        try:
-            fit = decays.fit_fewest(t, curve, most=2)
-        except (ValueError, RuntimeError) as exc:
+        self.fitter.request((window, (start, stop), t), t, curve)
+
+    def show_fit(self, region, fit):
+        """Draw a finished fit: of the newest decay, or of an older one while the newest
+        waits for the fitter."""
+        window, (start, stop), t = region
+        if isinstance(fit, Exception):
+            self.result = None
             self.fit.clear()
-            self.decay_plot.setTitle(f"no fit: {exc}", size="10pt")
+            self.decay_plot.setTitle(f"no fit: {fit}", size="10pt")
             return
         v = fit.values
         self.result = v
