@@ -34,6 +34,20 @@ def integer(value) -> int:
     raise ReplyError(f"expected an integer, got {value!r:.40}")
 
 
+def remembered(control: str, doc: str) -> property:
+    """A property over the pymeasure control named ``control`` that also keeps the value
+    last set or read in ``instrument.known[control]``: for settings the instrument
+    changes only when told to, so that a driver need not ask for them again."""
+    def fget(self):
+        self.known[control] = getattr(self, control)
+        return self.known[control]
+
+    def fset(self, value):
+        setattr(self, control, value)
+        self.known[control] = value
+    return property(fget, fset, doc=doc)
+
+
 def _sim(instrument: Instrument):
     connection = getattr(instrument.adapter, "connection", None)
     return getattr(getattr(connection, "visalib", None), "sim", None)
