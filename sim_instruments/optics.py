@@ -74,6 +74,10 @@ class BeamLine:
     attenuator: AttenuatorLaw = field(default_factory=AttenuatorLaw)
 
 
+#: Roles whose twins' state sets what reaches the sample (``Optics.pumps``).
+BEAM_ROLES = ("PumpLaser", "Attenuator", "Shutter")
+
+
 def role_of(slot: str) -> tuple[str, str]:
     """``"Attenuator.ns"`` -> (``"Attenuator"``, ``".ns"``)."""
     role, dot, beam = slot.partition(".")
@@ -111,7 +115,7 @@ class Optics:
     def pumps(self) -> list[Pump]:
         """Every pulse train reaching the sample now. Every write to an instrument asks
         (``advance``), and so may its reply: the answer is kept until the state of a twin
-        (``SimBench.generation``), the time or the beam changes."""
+        in the beam (``SimBench.generation``), the time or the beam changes."""
         key = (self.sim.generation, self.sim.clock.now(), self.beam)
         if self._pumps[0] == key:
             return list(self._pumps[1])
