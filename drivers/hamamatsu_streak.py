@@ -34,7 +34,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 from pyvisa import rname
 
-from .base import DeviceError, ReplyError, poll
+from .base import DeviceError, PlainAttributes, ReplyError, poll
 from .roles import StreakCamera
 
 ERRORS = {
@@ -80,7 +80,7 @@ def _fixed(seconds: float) -> str:
     return f"{seconds:.12f}".rstrip("0").rstrip(".")
 
 
-class HPDTA(Instrument, StreakCamera):
+class HPDTA(PlainAttributes, Instrument, StreakCamera):
     """Streak camera under HPD-TA; ``acquire()`` returns dark-corrected counts (time × λ)."""
 
     def __init__(self, adapter, name="Hamamatsu HPD-TA streak camera", data_resource=None,

@@ -10,7 +10,7 @@ the CONEX USB virtual port runs at 921 600 baud.
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_range
 
-from .base import DeviceError, ReplyError, now, poll, remembered
+from .base import DeviceError, PlainAttributes, ReplyError, now, poll, remembered
 from .roles import LinearStage, RotationStage
 
 #: ``TE`` error characters (manual §2.2, command TE).
@@ -55,7 +55,7 @@ def _strip(prefix):
     return lambda reply: reply[len(prefix):] if reply.startswith(prefix) else reply
 
 
-class SMC100(Instrument):
+class SMC100(PlainAttributes, Instrument):
     """One SMC100 controller at RS-232 address 1, driving one stage.
 
     ``unit`` is the stage's unit (deg for rotation stages, mm for linear ones);

@@ -13,14 +13,14 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.thorlabs.thorlabspm100usb import ThorlabsPM100USB
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError, ReplyError, poll, remembered
+from .base import DeviceError, PlainAttributes, ReplyError, poll, remembered
 from .roles import PowerMeter
 
 OVER_RANGE = 9.0e37
 NR3 = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
-class PM100D(ThorlabsPM100USB, PowerMeter):
+class PM100D(PlainAttributes, ThorlabsPM100USB, PowerMeter):
     """PM100D with a power (photodiode/thermal) or energy (pyroelectric) sensor."""
 
     def __init__(self, adapter, name="Thorlabs PM100D", **kwargs):

@@ -150,10 +150,28 @@ class Environment:
     drive: PulseDrive | None = None        # pulse generator, None: off
 
 
+_BANDS: dict = {}       # (id(axis), center, fwhm) -> (axis, band)
+_BANDS_KEPT = 64
+
+
 def gaussian(wl, center, fwhm):
-    """Unit-area Gaussian band (per nm)."""
+    """Unit-area Gaussian band (per nm). On a read-only axis (a detector's wavelength
+    axis, which cannot change) the band is kept, read-only too: a sweep asks for the same
+    few bands at every spectrum."""
+    kept = isinstance(wl, np.ndarray) and not wl.flags.writeable
+    if kept:
+        key = (id(wl), center, fwhm)
+        found = _BANDS.get(key)
+        if found is not None and found[0] is wl:
+            return found[1]
     sigma = fwhm * FWHM_TO_SIGMA
-    return np.exp(-0.5 * ((wl - center) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+    band = np.exp(-0.5 * ((wl - center) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+    if kept:
+        if len(_BANDS) >= _BANDS_KEPT:
+            _BANDS.pop(next(iter(_BANDS)))
+        band.flags.writeable = False
+        _BANDS[key] = (wl, band)
+    return band
 
 
 def lorentzian(x, center, fwhm):
