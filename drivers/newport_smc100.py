@@ -119,6 +119,7 @@ class SMC100(PlainAttributes, Instrument):
 
     def home(self, wait: bool = True) -> None:
         """Search the home (reference) position; required after power-up or reset."""
+        self.known.pop("position", None)
         self.write("1OR")
         self.check_set_errors()
         if wait:
@@ -131,6 +132,7 @@ class SMC100(PlainAttributes, Instrument):
 
     def stop(self) -> None:
         """Stop the motion."""
+        self.known.pop("position", None)
         self.write("1ST")
 
     def wait_until_ready(self, expected: float = 0.0) -> None:
@@ -147,7 +149,10 @@ class SMC100(PlainAttributes, Instrument):
         if not low <= position <= high:
             raise ValueError(f"position {position:g} {self.unit} is outside the stage travel "
                              f"[{low:g}, {high:g}] {self.unit}")
-        here, started = self.current_position, now(self)
+        here = self.known.pop("position", None)         # where the last move this driver
+        if here is None:                                 # waited for ended, else asked
+            here = self.current_position
+        started = now(self)
         try:
             self.target_position = position
         except SMC100Error as exc:
@@ -160,6 +165,7 @@ class SMC100(PlainAttributes, Instrument):
             speed = self.known.get("_velocity") or self.velocity
             travel = (abs(position - here) + RESOLUTION) / speed        # s, at the longest
             self.wait_until_ready(expected=travel - (now(self) - started))
+            self.known["position"] = position
 
     @property
     def identity(self) -> str:

@@ -17,7 +17,7 @@ def test_protocol_move_checks_errors_and_polls_state():
         ("1TP", "1TP0.000000"), ("1PA45.000000", None), ("1TE", "1TE@"),
         ("1VA?", "1VA20.000000"),         # the move's expected duration (velocity asked once)
         ("1TS", "1TS000028"), ("1TS", "1TS000033"),
-        ("1TP", "1TP45.000000"), ("1PA40.000000", None), ("1TE", "1TE@"), ("1TS", "1TS000033"),
+        ("1PA40.000000", None), ("1TE", "1TE@"), ("1TS", "1TS000033"),   # from 45°, where it stopped
     ]) as stage:
         stage.move_to(45.0)
         stage.move_to(40.0)
