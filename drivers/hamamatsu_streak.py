@@ -219,7 +219,8 @@ class HPDTA(PlainAttributes, Instrument, StreakCamera):
         dx, dy, bbp = (int(v) for v in self.call("ImgDataGet", "current", "Data")[:3])
         if bbp != 2:
             raise DeviceError(f"image has {bbp} bytes per pixel; this driver reads 16-bit data")
-        return np.frombuffer(self.data.read_bytes(dx * dy * 2), dtype="<u2").reshape(dy, dx)
+        size = dx * dy * 2                       # read whole, not in pyvisa's 20 kB chunks
+        return np.frombuffer(self.data.read_bytes(size, chunk_size=size), dtype="<u2").reshape(dy, dx)
 
     def scaling_table(self, direction: str) -> np.ndarray:
         """The current image's scaling table: ``Vertical`` (time of every row, in the

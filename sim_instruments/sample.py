@@ -456,12 +456,18 @@ class Sample:
 
     def dynamics(self, t, wl, pump: Pump, env: Environment, resolution: float = 0.0):
         """Time-resolved emission after one pulse at t = 0: photons per pulse per nm per
-        second, shape (len(t), len(wl)). Every excited dot ends with one exciton decaying
-        with τ_X; the extra excitons of multiply excited dots recombine by Auger with τ_A
-        (emitting a small fraction); what gain adds to the spontaneous seed lives for τ_stimulated. Charging
-        shortens the decays."""
+        second, shape (len(t), len(wl)) (the sum of ``dynamics_terms``)."""
+        return sum(decay[:, None] * spectrum[None, :]
+                   for decay, spectrum in self.dynamics_terms(t, wl, pump, env, resolution))
+
+    def dynamics_terms(self, t, wl, pump: Pump, env: Environment, resolution: float = 0.0):
+        """``dynamics`` as a sum of bands that each decay in their own way: [(decay (1/s,
+        on ``t``), spectrum (photons per pulse per nm, on ``wl``)), ...]. Every excited dot
+        ends with one exciton decaying with τ_X; the extra excitons of multiply excited
+        dots recombine by Auger with τ_A (emitting a small fraction); what gain adds to
+        the spontaneous seed lives for τ_stimulated. Charging shortens the decays."""
         p, d, c = self.p, self.p.dynamics, self.p.charging
-        t = np.clip(np.asarray(t, float)[:, None], 0.0, None)
+        t = np.clip(np.asarray(t, float), 0.0, None)
         n = self.occupancy(pump)
         p1 = -math.expm1(-n)
         shorten = 1 - (1 - c.lifetime_ratio) * self.charge
@@ -475,11 +481,10 @@ class Sample:
         seed = self.seed(n)
         exciton = p1 + st.efficiency * seed
         shape = exciton * np.exp(-t / tau_x) / tau_x + AUGER_EMISSION * (n - p1) * np.exp(-t / tau_a) / tau_a
-        spont = gaussian(wl, x_center, x_fwhm)[None, :] * shape
         u = float(s_curve(n, self.threshold_occupancy(env), st.beta)) - seed
-        se = st.efficiency * u * gaussian(wl, st.center, math.hypot(st.fwhm, resolution))[None, :] \
-            * np.exp(-t / tau_se) / tau_se
-        return scale * (spont + se)
+        return [(shape, scale * gaussian(wl, x_center, x_fwhm)),
+                (np.exp(-t / tau_se) / tau_se,
+                 scale * st.efficiency * u * gaussian(wl, st.center, math.hypot(st.fwhm, resolution)))]
 
     # -- electrical ---------------------------------------------------------------
     def current(self, voltage: float, env: Environment) -> float:
