@@ -44,7 +44,7 @@ import numpy as np
 from pymeasure.instruments import Instrument
 from pyvisa.rname import to_canonical_name
 
-from .base import DeviceError, ReplyError, flag
+from .base import DeviceError, PlainAttributes, ReplyError, flag
 from .roles import Spectrograph
 from .validators import within
 
@@ -147,7 +147,7 @@ def simulated_camera(sim, resource: str) -> Camera:
     raise DeviceError(f"no simulated SpectraPro with a CCD at {resource}")
 
 
-class SpectraPro(Instrument):
+class SpectraPro(PlainAttributes, Instrument):
     """The spectrograph on its serial port (RS-232 echo on by default)."""
 
     def __init__(self, adapter, name="Acton SpectraPro", echo=True, **kwargs):

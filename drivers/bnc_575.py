@@ -13,7 +13,7 @@ that echo and checks it before the reply.
 from pymeasure.instruments import Channel, Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError, ReplyError, flag
+from .base import DeviceError, PlainAttributes, ReplyError, flag
 from .roles import PulseGenerator
 
 #: Error replies ``?n`` (manual, "Error Codes").
@@ -77,7 +77,7 @@ class PulseChannel(Channel):
         check_set_errors=True)
 
 
-class BNC575(Instrument, PulseGenerator):
+class BNC575(PlainAttributes, Instrument, PulseGenerator):
     """BNC 575; ``channel`` (1-4) drives the device, the system (T0) sets the period.
 
     ``echo``: whether the instrument echoes command lines (None: on serial ports).

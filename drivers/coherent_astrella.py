@@ -14,7 +14,7 @@ import re
 
 from pymeasure.instruments import Instrument
 
-from .base import DeviceError, ReplyError, flag, poll
+from .base import DeviceError, PlainAttributes, ReplyError, flag, poll
 from .roles import PumpLaser
 
 
@@ -25,7 +25,7 @@ def _reply(text: str) -> str:
     return text.strip()
 
 
-class Astrella(Instrument, PumpLaser):
+class Astrella(PlainAttributes, Instrument, PumpLaser):
     """Coherent Astrella regenerative amplifier; ``?WV`` reports the output wavelength of
     the harmonic module in the beam path (400 nm with SHG)."""
 

@@ -34,7 +34,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 from pyvisa import rname
 
-from .base import DeviceError, ReplyError, poll
+from .base import DeviceError, PlainAttributes, ReplyError, poll
 from .roles import StreakCamera
 
 ERRORS = {
@@ -80,7 +80,7 @@ def _fixed(seconds: float) -> str:
     return f"{seconds:.12f}".rstrip("0").rstrip(".")
 
 
-class HPDTA(Instrument, StreakCamera):
+class HPDTA(PlainAttributes, Instrument, StreakCamera):
     """Streak camera under HPD-TA; ``acquire()`` returns dark-corrected counts (time × λ)."""
 
     def __init__(self, adapter, name="Hamamatsu HPD-TA streak camera", data_resource=None,
@@ -219,7 +219,8 @@ class HPDTA(Instrument, StreakCamera):
         dx, dy, bbp = (int(v) for v in self.call("ImgDataGet", "current", "Data")[:3])
         if bbp != 2:
             raise DeviceError(f"image has {bbp} bytes per pixel; this driver reads 16-bit data")
-        return np.frombuffer(self.data.read_bytes(dx * dy * 2), dtype="<u2").reshape(dy, dx)
+        size = dx * dy * 2                       # read whole, not in pyvisa's 20 kB chunks
+        return np.frombuffer(self.data.read_bytes(size, chunk_size=size), dtype="<u2").reshape(dy, dx)
 
     def scaling_table(self, direction: str) -> np.ndarray:
         """The current image's scaling table: ``Vertical`` (time of every row, in the

@@ -9,7 +9,7 @@ the output, how it reads (``measure``) and how it reports compliance (``in_compl
 
 import math
 
-from .base import DeviceError, ReplyError
+from .base import DeviceError, PlainAttributes, ReplyError
 from .roles import SourceMeter
 
 #: The value an overflowed or unmeasured reading reports (9.9e37 / 9.91e37).
@@ -30,7 +30,7 @@ def finite(value: float) -> float:
     return math.nan if abs(value) >= OVERFLOW else value
 
 
-class KeithleySourceMeter(SourceMeter):
+class KeithleySourceMeter(PlainAttributes, SourceMeter):
     """The SourceMeter role, mixed in before pymeasure's driver."""
 
     model = ""

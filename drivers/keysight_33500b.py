@@ -14,7 +14,7 @@ part of the pulse; levels within what 10 V open-circuit gives into the declared 
 
 from pymeasure.instruments.agilent.agilent33500 import Agilent33500
 
-from .base import DeviceError
+from .base import DeviceError, PlainAttributes
 from .roles import PulseGenerator
 
 SOURCE_RESISTANCE = 50.0      # Ω
@@ -25,7 +25,7 @@ MIN_EDGE = 8.4e-9             # s
 EDGE_SPAN = 1.6               # an edge takes 1.6 × its (10-90 %) time
 
 
-class Keysight33500B(Agilent33500, PulseGenerator):
+class Keysight33500B(PlainAttributes, Agilent33500, PulseGenerator):
     """Pulses on channel 1.
 
     ``load``: the load the levels are declared into, ohms, or ``"INF"`` for a device far

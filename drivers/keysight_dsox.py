@@ -21,7 +21,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keysight.keysightDSOX1102G import KeysightDSOX1102G
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError, ReplyError
+from .base import DeviceError, PlainAttributes, ReplyError
 from .roles import Oscilloscope
 
 VOLTS_PER_DIV = (500e-6, 10.0)       # 1:1 probe
@@ -30,7 +30,7 @@ POINTS = (100, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 62500)
 HOLE = 0
 
 
-class InfiniiVision(KeysightDSOX1102G, Oscilloscope):
+class InfiniiVision(PlainAttributes, KeysightDSOX1102G, Oscilloscope):
     """Two-channel InfiniiVision.
 
     ``points``: points per waveform transfer (NORMal record, one of ``POINTS``);

@@ -21,7 +21,7 @@ from pymeasure.instruments.lakeshore.lakeshore_base import (LakeShoreHeaterChann
                                                             LakeShoreTemperatureChannel)
 from pyvisa.constants import Parity
 
-from .base import DeviceError, flag, integer
+from .base import DeviceError, PlainAttributes, flag, integer
 from .cryostat import Settling
 from .roles import TemperatureController
 
@@ -96,7 +96,7 @@ class SensorInput(LakeShoreTemperatureChannel):
         get_process=integer)
 
 
-class LakeShore336(Settling, LakeShore3xx, TemperatureController):
+class LakeShore336(PlainAttributes, Settling, LakeShore3xx, TemperatureController):
     """Lake Shore 336 regulating the sample stage with one output and one input.
 
     Options: ``output`` (the heater output of the loop, 1 or 2), ``sensor`` (the input

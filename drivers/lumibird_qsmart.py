@@ -22,7 +22,7 @@ when the link stays quiet. This driver sends no keep-alive.
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError, ReplyError, integer, poll
+from .base import DeviceError, PlainAttributes, ReplyError, integer, poll
 from .roles import PumpLaser
 
 #: ``STATE`` codes (QSmartControl ``state_dict``).
@@ -43,7 +43,7 @@ def _value(reply: str) -> str:
     return value.strip()
 
 
-class QSmart(Instrument, PumpLaser):
+class QSmart(PlainAttributes, Instrument, PumpLaser):
     """Q-smart with its harmonic module: ``wavelength`` (nm) and ``pulse_width`` (s) of
     the output, ``lamp_rate`` (Hz) the flashlamp repetition rate of the model."""
 

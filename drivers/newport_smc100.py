@@ -10,7 +10,7 @@ the CONEX USB virtual port runs at 921 600 baud.
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_range
 
-from .base import DeviceError, ReplyError, now, poll
+from .base import DeviceError, PlainAttributes, ReplyError, now, poll, remembered
 from .roles import LinearStage, RotationStage
 
 #: ``TE`` error characters (manual §2.2, command TE).
@@ -38,8 +38,16 @@ STATES = {
     0x3E: "DISABLE from JOGGING", 0x46: "JOGGING from READY", 0x47: "JOGGING from DISABLE",
 }
 READY = range(0x32, 0x36)
-NOT_REFERENCED = range(0x0A, 0x12)
 IN_MOTION = (0x1E, 0x1F, 0x28, 0x46, 0x47)       # homing, moving, jogging
+RESOLUTION = 1e-6     # stage units: the last digit of a ``TP`` reply
+
+
+class SMC100Error(DeviceError):
+    """A command the controller refused, with its ``TE`` error character ``code``."""
+
+    def __init__(self, code: str):
+        super().__init__(f"SMC100 error {code}: {ERRORS.get(code, 'unknown')}")
+        self.code = code
 
 
 def _strip(prefix):
@@ -47,7 +55,7 @@ def _strip(prefix):
     return lambda reply: reply[len(prefix):] if reply.startswith(prefix) else reply
 
 
-class SMC100(Instrument):
+class SMC100(PlainAttributes, Instrument):
     """One SMC100 controller at RS-232 address 1, driving one stage.
 
     ``unit`` is the stage's unit (deg for rotation stages, mm for linear ones);
@@ -64,6 +72,7 @@ class SMC100(Instrument):
         super().__init__(adapter, name, includeSCPI=False, **kwargs)
         self.limits = tuple(limits)
         self.target_position_values = self.limits
+        self.known = {}
 
     stage_id = Instrument.measurement(
         "1ID?", "Get the stage identifier (model and serial).",
@@ -80,10 +89,11 @@ class SMC100(Instrument):
         preprocess_reply=_strip("1PA"), check_set_errors=True,
         validator=strict_range, values=(-170.0, 170.0), dynamic=True)
 
-    velocity = Instrument.control(
+    _velocity = Instrument.control(
         "1VA?", "1VA%.6f", "Control the velocity in stage units per second.",
         preprocess_reply=_strip("1VA"), check_set_errors=True,
         validator=strict_range, values=(1e-6, 1e12))
+    velocity = remembered("_velocity", "Velocity in stage units per second.")
 
     @property
     def state(self) -> int:
@@ -104,22 +114,25 @@ class SMC100(Instrument):
     def check_set_errors(self):
         code = self.last_error
         if code != "@":
-            raise DeviceError(f"SMC100 error {code}: {ERRORS.get(code, 'unknown')}")
+            raise SMC100Error(code)
         return []
 
     def home(self, wait: bool = True) -> None:
         """Search the home (reference) position; required after power-up or reset."""
+        self.known.pop("position", None)
         self.write("1OR")
         self.check_set_errors()
         if wait:
             self.wait_until_ready()
 
     def reset(self) -> None:
-        """Reset the controller (goes to NOT REFERENCED)."""
+        """Reset the controller (goes to NOT REFERENCED, its stored velocity restored)."""
         self.write("1RS")
+        self.known.clear()
 
     def stop(self) -> None:
         """Stop the motion."""
+        self.known.pop("position", None)
         self.write("1ST")
 
     def wait_until_ready(self, expected: float = 0.0) -> None:
@@ -136,13 +149,23 @@ class SMC100(Instrument):
         if not low <= position <= high:
             raise ValueError(f"position {position:g} {self.unit} is outside the stage travel "
                              f"[{low:g}, {high:g}] {self.unit}")
-        if self.state in NOT_REFERENCED:
-            self.home()
-        travel = abs(position - self.current_position) / self.velocity    # s at the set speed
+        here = self.known.pop("position", None)         # where the last move this driver
+        if here is None:                                 # waited for ended, else asked
+            here = self.current_position
         started = now(self)
-        self.target_position = position
+        try:
+            self.target_position = position
+        except SMC100Error as exc:
+            if exc.code != "H":
+                raise
+            self.home()                     # NOT REFERENCED: after power-up or a reset
+            here, started = self.current_position, now(self)
+            self.target_position = position
         if wait:
+            speed = self.known.get("_velocity") or self.velocity
+            travel = (abs(position - here) + RESOLUTION) / speed        # s, at the longest
             self.wait_until_ready(expected=travel - (now(self) - started))
+            self.known["position"] = position
 
     @property
     def identity(self) -> str:

@@ -44,7 +44,7 @@ import struct
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_range
 
-from .base import DeviceError, ReplyError, poll
+from .base import DeviceError, PlainAttributes, ReplyError, poll
 from .roles import TunablePumpLaser
 
 START, END, ESCAPE = 0x0D, 0x0A, 0x5E
@@ -102,7 +102,7 @@ def _tenths(value: float) -> int:
     return round(value * 10)
 
 
-class SuperK(Instrument, TunablePumpLaser):
+class SuperK(PlainAttributes, Instrument, TunablePumpLaser):
     """SuperK EXTREME (address 15) + SuperK VARIA (address 16) as a tunable pump.
 
     Options: ``bandwidth`` (nm, Varia pass band used by ``set_wavelength``, 10-100),

@@ -25,7 +25,7 @@ import struct
 import numpy as np
 from pymeasure.instruments import Instrument
 
-from .base import ReplyError
+from .base import PlainAttributes, ReplyError
 from .roles import Spectrometer
 
 PIXELS = 2048
@@ -36,7 +36,7 @@ INTEGRATION_LIMITS = (1e-3, 655.35)      # s
 TRIGGER_MODES = {"normal": 0, "software": 1, "sync": 2, "hardware": 3}
 
 
-class USB2000Plus(Instrument, Spectrometer):
+class USB2000Plus(PlainAttributes, Instrument, Spectrometer):
     """USB2000+ spectrometer; ``acquire()`` returns dark-corrected counts."""
 
     def __init__(self, adapter, name="Ocean Optics USB2000+", **kwargs):

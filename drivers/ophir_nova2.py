@@ -34,7 +34,7 @@ import math
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set
 
-from .base import DeviceError, flag, poll
+from .base import DeviceError, PlainAttributes, flag, poll
 from .roles import PowerMeter
 from .validators import within
 
@@ -46,7 +46,7 @@ def _over_range_as_inf(reply: str) -> str:
     return reply.replace("OVER", "inf")
 
 
-class NovaII(Instrument, PowerMeter):
+class NovaII(PlainAttributes, Instrument, PowerMeter):
     """Nova II on RS-232; ``pulse_energy`` reads one pulse per reading in energy mode."""
 
     #: Shortest wait for the next pulse before the beam is declared blocked, s.

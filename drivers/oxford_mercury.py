@@ -15,7 +15,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.oxfordinstruments.mercuryitc import (Heater, MercuryiTC,
                                                                 TemperatureSensor)
 
-from .base import DeviceError
+from .base import DeviceError, PlainAttributes
 from .cryostat import Settling
 from .roles import TemperatureController
 
@@ -38,7 +38,7 @@ class HeaterBoard(Heater):
         return self.parent.check_set_errors()
 
 
-class MercuryITC(Settling, MercuryiTC, TemperatureController):
+class MercuryITC(PlainAttributes, Settling, MercuryiTC, TemperatureController):
     """Mercury iTC regulating the sample stage with sensor MB1.T1 and heater MB0.H1."""
 
     TS_MB = Instrument.ChannelCreator(LoopSensor, "MB1.T1", prefix="TS", collection="TS")

@@ -21,7 +21,7 @@ import re
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError, ReplyError, poll
+from .base import DeviceError, PlainAttributes, ReplyError, poll
 from .roles import PumpLaser
 
 #: ``IQ`` flags, in the order the laser prints them.
@@ -45,7 +45,7 @@ def _flags(reply: str) -> list:
     return [d == "1" for d in digits]
 
 
-class BigSkyUltra(Instrument, PumpLaser):
+class BigSkyUltra(PlainAttributes, Instrument, PumpLaser):
     """Big Sky Ultra; ``wavelength`` (nm) and ``pulse_width`` (s) of its output (1064 nm,
     or the harmonic generator's wavelength)."""
 

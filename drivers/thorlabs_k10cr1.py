@@ -41,7 +41,7 @@ import struct
 from pymeasure.instruments import Instrument
 from pyvisa.constants import ControlFlow
 
-from .base import DeviceError, poll
+from .base import DeviceError, PlainAttributes, poll
 from .roles import Attenuator, RotationStage
 
 HOST, CONTROLLER, CHANNEL = 0x01, 0x50, 0x01
@@ -55,7 +55,7 @@ MOVING, HOMING, HOMED, ENABLED = 0x30, 0x200, 0x400, 0x80000000
 MOTION_ERROR, CURRENT_LIMIT = 0x4000, 0x1000000
 
 
-class APTMotor(Instrument):
+class APTMotor(PlainAttributes, Instrument):
     """A one-channel APT stepper-motor controller; positions in ``unit`` (deg or mm)."""
 
     model = ""

@@ -13,14 +13,14 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.thorlabs.thorlabspm100usb import ThorlabsPM100USB
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError, ReplyError, poll
+from .base import DeviceError, PlainAttributes, ReplyError, poll, remembered
 from .roles import PowerMeter
 
 OVER_RANGE = 9.0e37
 NR3 = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
-class PM100D(ThorlabsPM100USB, PowerMeter):
+class PM100D(PlainAttributes, ThorlabsPM100USB, PowerMeter):
     """PM100D with a power (photodiode/thermal) or energy (pyroelectric) sensor."""
 
     def __init__(self, adapter, name="Thorlabs PM100D", **kwargs):
@@ -32,13 +32,15 @@ class PM100D(ThorlabsPM100USB, PowerMeter):
             warnings.filterwarnings("ignore", "It is not known whether this device support SCPI",
                                     FutureWarning)
             super().__init__(adapter, name, **kwargs)
+        self.known = {}
 
     mode = Instrument.control(
         "CONF?", "CONF:%s", "Control the measurement quantity: POW or ENER.",
         validator=strict_discrete_set, values=("POW", "ENER"), cast=str, check_set_errors=True)
-    averaging = Instrument.control(
+    _averaging = Instrument.control(
         "SENS:AVER:COUN?", "SENS:AVER:COUN %d", "Control how many samples are averaged.",
         validator=strict_range, values=(1, 10000), cast=int, check_set_errors=True)
+    averaging = remembered("_averaging", "Samples (power) or pulses (energy) averaged per reading.")
     energy_range = Instrument.control(
         "SENS:ENER:RANG?", "SENS:ENER:RANG %g", "Control the energy range in J.",
         validator=strict_range, values=(1e-9, 10.0), check_set_errors=True)
@@ -80,11 +82,13 @@ class PM100D(ThorlabsPM100USB, PowerMeter):
         return value
 
     def pulse_energy(self, rep_rate: float, readings: int = 1) -> float:
+        """One reading of ``readings`` pulses (samples) averaged by the console
+        (``SENS:AVER:COUN``, set when it differs from what this driver last set or read)."""
+        if readings != self.known.get("_averaging"):
+            self.averaging = readings
         if self.is_energy_sensor:
-            values = [self.measure("ENER") for _ in range(readings)]
-        else:
-            values = [self.measure("POW") / rep_rate for _ in range(readings)]
-        return sum(values) / len(values)
+            return self.measure("ENER")
+        return self.measure("POW") / rep_rate
 
     def settings(self) -> dict:
         return {"sensor": self.sensor_name, "mode": self.mode, "wavelength_nm": self.wavelength,

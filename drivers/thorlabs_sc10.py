@@ -19,11 +19,11 @@ connection).
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from .base import DeviceError, ReplyError, flag, poll
+from .base import DeviceError, PlainAttributes, ReplyError, flag, poll
 from .roles import Shutter
 
 
-class SC10(Instrument, Shutter):
+class SC10(PlainAttributes, Instrument, Shutter):
     """SC10 in manual mode as the beam shutter of a pump line."""
 
     move_timeout = 1.0          # s; the SH05 opens in milliseconds

@@ -15,6 +15,7 @@ queue up and execute one at a time.
 import array
 import collections
 import enum
+import functools
 import gc
 import logging
 import math
@@ -88,13 +89,20 @@ class Aborted(Exception):
 
 
 def software_versions() -> dict:
+    """Python, the platform and the packages this process runs (read once: what runs
+    cannot change under a running process; reading the package metadata takes ~10 ms)."""
+    return dict(_software())
+
+
+@functools.cache
+def _software() -> tuple:
     out = {"python": platform.python_version(), "platform": platform.platform()}
     for dist in ("labctl", "pymeasure", "pyvisa", "pyvisa-sim", "numpy", "scipy", "h5py", "lmfit"):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:
             pass
-    return out
+    return tuple(out.items())
 
 
 class Run:

@@ -236,6 +236,7 @@ class FluenceSweep(Procedure):
             run.role("Spectrograph", self.detector).set_center_wavelength(self.center_wavelength)
         spectrometer.set_integration_time(self.integration_time)
         self.template = None
+        self.kept = None            # (fluence, integration time) of the last spectrum
         run.set_axis("wavelength", spectrometer.wavelengths, "nm")
         run.role("Attenuator").set_pulse_energy(self.fluence_start * self.beam().area * 1e-6)
         run.open_beam()
@@ -261,26 +262,22 @@ class FluenceSweep(Procedure):
             raise EndRun(f"damage guard: the stimulated output fell by {1 - output[-1] / output[-2]:.0%} "
                          f"at {fluence[-1]:.4g} µJ/cm² (sample damage?)")
 
-    def _spectrum(self, run):
-        """Averaged spectrum in counts/s, shortening the integration while saturated."""
-        spectrometer = run.role("Spectrometer")
-        shortest = spectrometer.integration_limits[0]
-        t = self.integration_time
-        spectrometer.set_integration_time(t)
-        while True:
-            shots = [spectrometer.acquire() for _ in range(self.averages)]
-            saturated = spectrometer.saturated
-            if not (saturated and self.auto_integration and t > shortest):
-                return np.mean(shots, axis=0) / t, t, saturated
-            t = max(shortest, t / 3)
-            spectrometer.set_integration_time(t)
+    def _spectrum(self, run, fluence):
+        """Averaged spectrum in counts/s, the integration shortened while saturated. A step
+        up in fluence starts at the integration time the step before kept: more pump gives
+        more light, so a longer one would saturate again."""
+        start = self.kept[1] if self.kept and fluence >= self.kept[0] else None
+        exposure = acquisition.spectrum(run.role("Spectrometer"), self.integration_time, self.averages,
+                                        start=start, auto=self.auto_integration)
+        self.kept = (fluence, exposure.integration_time)
+        return exposure.counts, exposure.integration_time, exposure.saturated
 
     def measure(self, run, step):
         self._guard(run, step)
         area = self.beam().area
         energy = acquisition.set_pulse_energy(run, step.values["fluence"] * area * 1e-6, self.rep_rate,
                                              self.shots, self.energy_tolerance, approach=APPROACH)
-        counts, t, saturated = self._spectrum(run)
+        counts, t, saturated = self._spectrum(run, step.values["fluence"])
         wl = run.axes["wavelength"][0]
         if self.separation == "narrow":
             stimulated, spontaneous = narrow_part(wl, counts, (self.window_start, self.window_stop),

@@ -324,10 +324,13 @@ class HPDTATwin(Twin):
         return wl, math.hypot(self.get("slit_width") * 1e-3 * per_mm, 2 * per_mm * PIXEL)
 
     def _photons(self, edges, wl, resolution, exposure, span):
-        """Photons collected per pixel in one exposure (rows: sweep bins ``edges``, s)."""
+        """Photons collected per pixel in one exposure (rows: sweep bins ``edges``, s):
+        a sum of bands, each a spectrum times its own time profile (swept: blurred by the
+        streak tube's time response; Focus mode: the slit image)."""
         sample, optics = self.sim.sample, self.sim.optics
         env = optics.environment()
-        photons = np.zeros((len(edges) - 1, len(wl)))
+        rows, per_nm = len(edges) - 1, np.abs(np.gradient(wl))
+        photons = np.zeros((rows, len(wl)))
         focus = self.get("mode") == "Focus"
         for pump in optics.pumps():
             pulses = pump.rep_rate * exposure
@@ -335,15 +338,16 @@ class HPDTATwin(Twin):
                 pulses = min(pulses, 1.0)     # one sweep, then the trigger waits for a reset
             if focus:
                 spectrum = sample.emission(wl, pump, env, resolution, self.rng, pulses)
-                photons += pulses * self._focused(len(edges) - 1)[:, None] * spectrum[None, :]
+                bands = [(self._focused(rows), spectrum)]
             else:
                 after_pulse = edges + self.get("delay") - self.arrival
-                photons += pulses * _binned_dynamics(sample, pump, env, after_pulse, wl, resolution)
-        photons *= np.abs(np.gradient(wl))[None, :]
-        if not focus:
-            fwhm = max(self.time_resolution * span, MIN_RESOLUTION)
-            sigma_rows = fwhm * FWHM_TO_SIGMA / (span / (len(edges) - 1))
-            photons = gaussian_filter1d(photons, sigma_rows, axis=0, mode="constant")
+                fwhm = max(self.time_resolution * span, MIN_RESOLUTION)
+                sigma_rows = fwhm * FWHM_TO_SIGMA / (span / rows)
+                bands = [(gaussian_filter1d(profile, sigma_rows, mode="constant"), spectrum)
+                         for profile, spectrum in _binned_dynamics(sample, pump, env, after_pulse, wl,
+                                                                   resolution)]
+            for profile, spectrum in bands:
+                photons += np.outer(profile, pulses * per_nm * spectrum)
         return photons
 
     def _focused(self, ny: int):
@@ -358,12 +362,16 @@ class HPDTATwin(Twin):
         gain = self.get("mcp_gain")
         per_electron = 0.0 if gain == 0 else self.counts_per_electron * 10 ** (
             -GAIN_DECADES * (MAX_GAIN - gain) / MAX_GAIN)
-        counts = self.offset + self.rng.normal(0.0, self.read_noise, electrons.shape)
+        counts = self.rng.standard_normal(electrons.shape, dtype=np.float32)  # float32 resolves
+        counts *= self.read_noise                              # 0.004 count at full scale
+        counts += self.offset
         if per_electron > 0:
-            n = self.rng.poisson(electrons)      # + pulse-height spread, variance n/EXCESS
-            spread = np.sqrt(n / EXCESS) * self.rng.standard_normal(n.shape)
-            counts += per_electron * np.maximum(n + spread, 0.0)
-        return np.clip(np.rint(counts), 0, FULL_SCALE).astype(np.uint16)
+            n = self.rng.poisson(electrons).ravel()   # + pulse-height spread, variance
+            hit = np.flatnonzero(n)                   # n/EXCESS, for the pixels with electrons
+            n = n[hit]
+            spread = np.sqrt(n / EXCESS) * self.rng.standard_normal(n.size)
+            counts.flat[hit] += per_electron * np.maximum(n + spread, 0.0)
+        return np.clip(np.rint(counts, out=counts), 0, FULL_SCALE, out=counts).astype(np.uint16)
 
     def safe_state_reached(self) -> bool:
         self._update()
@@ -372,14 +380,18 @@ class HPDTATwin(Twin):
 
 
 def _binned_dynamics(sample, pump, env, edges, wl, resolution):
-    """Photons per pulse per nm in each time bin between ``edges`` (s after the pulse):
-    the sample's dynamics integrated on a grid that resolves ps components at any range."""
+    """The sample's bands after one pulse, each as (photons per pulse in each time bin
+    between ``edges`` (s after the pulse) per unit of its spectrum, spectrum per nm): the
+    decays integrated on a grid that resolves ps components at any range."""
     grid = [np.zeros(1), np.clip(edges, 0.0, None)]
     if edges[-1] > FIRST_STEP:                 # 30 points per decade from 10 fs on
         decades = math.log10(edges[-1] / FIRST_STEP)
         grid.append(np.geomspace(FIRST_STEP, edges[-1], int(30 * decades) + 2))
     grid = np.unique(np.concatenate(grid))
-    density = sample.dynamics(grid, wl, pump, env, resolution)
-    steps = 0.5 * (density[1:] + density[:-1]) * np.diff(grid)[:, None]
-    cumulative = np.concatenate([np.zeros((1, len(wl))), np.cumsum(steps, axis=0)])
-    return np.diff(cumulative[np.searchsorted(grid, np.clip(edges, 0.0, None))], axis=0)
+    at_edges = np.searchsorted(grid, np.clip(edges, 0.0, None))
+    bands = []
+    for decay, spectrum in sample.dynamics_terms(grid, wl, pump, env, resolution):
+        steps = 0.5 * (decay[1:] + decay[:-1]) * np.diff(grid)
+        cumulative = np.concatenate([np.zeros(1), np.cumsum(steps)])
+        bands.append((np.diff(cumulative[at_edges]), spectrum))
+    return bands

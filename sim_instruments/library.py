@@ -31,7 +31,7 @@ from pyvisa_sim.highlevel import SimVisaLibrary
 
 from .clock import SimClock
 from .faults import Fault, corrupt
-from .optics import Optics
+from .optics import BEAM_ROLES, Optics, role_of
 from .twin import MODELS_DIR, scpi_short_form, twin_class
 
 _TRAFFIC_LOG = 200   # messages kept per device
@@ -79,6 +79,7 @@ class TwinDevice(Device):
         """Turn a device parsed by pyvisa-sim into a twin device."""
         device.__class__ = cls
         device.twin = twin
+        device.in_beam = role_of(twin.slot)[0] in BEAM_ROLES
         device.lock = threading.RLock()
         device.received = collections.deque(maxlen=_TRAFFIC_LOG)
         for prop in device._properties.values():
@@ -87,9 +88,12 @@ class TwinDevice(Device):
         return device
 
     def write(self, data: bytes) -> None:
+        """Let the sample live up to now, then process ``data``. A twin in the beam may
+        change what reaches the sample (its state may also have been changed directly
+        since): the optics recompute it; the other twins' writes cannot change it."""
         sim = self.twin.sim
         with self.lock:
-            sim.generation += 1             # twins may have been changed directly since
+            sim.generation += self.in_beam
             sim.optics.advance()
             try:
                 if self.twin.framing == "raw":
@@ -100,7 +104,7 @@ class TwinDevice(Device):
                 else:
                     super().write(data)
             finally:
-                sim.generation += 1
+                sim.generation += self.in_beam
 
     def _match(self, query: bytes):
         self.received.append(query)

@@ -29,6 +29,7 @@ class USB2000PlusTwin(Twin):
         self.read_noise = float(o.get("read_noise", 12.0))
         self.dark_rate = float(o.get("dark_rate", 200.0))
         self.wavelengths = np.polynomial.polynomial.polyval(np.arange(PIXELS), self.coefficients)
+        self.wavelengths.flags.writeable = False         # the physics keeps bands on it
         self.pixel_width = np.gradient(self.wavelengths)
 
     def _eeprom(self, slot: int) -> bytes:

@@ -74,6 +74,10 @@ class BeamLine:
     attenuator: AttenuatorLaw = field(default_factory=AttenuatorLaw)
 
 
+#: Roles whose twins' state sets what reaches the sample (``Optics.pumps``).
+BEAM_ROLES = ("PumpLaser", "Attenuator", "Shutter")
+
+
 def role_of(slot: str) -> tuple[str, str]:
     """``"Attenuator.ns"`` -> (``"Attenuator"``, ``".ns"``)."""
     role, dot, beam = slot.partition(".")
@@ -90,7 +94,7 @@ class Optics:
         self.analyzer_in_path = False    # the analyzer polarizer is inserted by hand
         self.delivered = {"fluence": 0.0, "pulse_energy": 0.0}   # maxima at the sample, µJ/cm², µJ
         self._last = None
-        self._lasers = (None, ())        # (twins dict, ((twin, line), ...)) of the pump lasers
+        self._roles = (None, {})         # (twins dict, {roles: ((twin, line), ...)})
         self._pumps = (None, ())         # (state key, pumps) of the last pumps() computed
 
     def _twin(self, role: str, line: str):
@@ -98,20 +102,20 @@ class Optics:
 
     def transmission(self, line: str) -> float:
         """Fraction of the laser's output reaching the sample on a beam line."""
+        shutter = self._twin("Shutter", line)
+        if shutter is not None and not shutter.is_open():
+            return 0.0
         optics = self.lines.get(line, BeamLine())
         t = optics.line_transmission
         attenuator = self._twin("Attenuator", line)
         if attenuator is not None:
             t *= optics.attenuator.transmission(attenuator.position())
-        shutter = self._twin("Shutter", line)
-        if shutter is not None and not shutter.is_open():
-            t = 0.0
         return t
 
     def pumps(self) -> list[Pump]:
         """Every pulse train reaching the sample now. Every write to an instrument asks
         (``advance``), and so may its reply: the answer is kept until the state of a twin
-        (``SimBench.generation``), the time or the beam changes."""
+        in the beam (``SimBench.generation``), the time or the beam changes."""
         key = (self.sim.generation, self.sim.clock.now(), self.beam)
         if self._pumps[0] == key:
             return list(self._pumps[1])
@@ -119,15 +123,25 @@ class Optics:
         self._pumps = (key, tuple(found))
         return found
 
-    def _compute_pumps(self) -> list[Pump]:
+    def _playing(self, *roles: str) -> tuple:
+        """((twin, beam line), ...) of the twins playing one of ``roles``, in the bench's
+        order (found once per set of twins)."""
         twins = self.sim.twins
-        if self._lasers[0] is not twins:
-            self._lasers = (twins, tuple((twin, role_of(slot)[1]) for slot, twin in twins.items()
-                                         if role_of(slot)[0] == "PumpLaser"))
+        if self._roles[0] is not twins:
+            self._roles = (twins, {})
+        found = self._roles[1].get(roles)
+        if found is None:
+            found = tuple((twin, role_of(slot)[1]) for slot, twin in twins.items()
+                          if role_of(slot)[0] in roles)
+            self._roles[1][roles] = found
+        return found
+
+    def _compute_pumps(self) -> list[Pump]:
         found = []
-        for twin, line in self._lasers[1]:
-            out = twin.laser_output()
-            energy = out.energy * self.transmission(line) if out.emitting else 0.0
+        for twin, line in self._playing("PumpLaser"):
+            transmission = self.transmission(line)        # a closed shutter: no need to ask
+            out = twin.laser_output() if transmission > 0 else None
+            energy = out.energy * transmission if out and out.emitting else 0.0
             if energy > 0:
                 fluence = energy * 1e6 / self.beam.area
                 found.append(Pump(out.wavelength, fluence, out.pulse_width, out.rep_rate))
@@ -139,11 +153,10 @@ class Optics:
 
     def _first(self, roles, read):
         """The first non-None ``read(twin)`` among twins of the given roles (any line)."""
-        for slot, twin in self.sim.twins.items():
-            if role_of(slot)[0] in roles:
-                value = read(twin)
-                if value is not None:
-                    return value
+        for twin, _ in self._playing(*roles):
+            value = read(twin)
+            if value is not None:
+                return value
         return None
 
     def environment(self) -> Environment:

@@ -150,10 +150,28 @@ class Environment:
     drive: PulseDrive | None = None        # pulse generator, None: off
 
 
+_BANDS: dict = {}       # (id(axis), center, fwhm) -> (axis, band)
+_BANDS_KEPT = 64
+
+
 def gaussian(wl, center, fwhm):
-    """Unit-area Gaussian band (per nm)."""
+    """Unit-area Gaussian band (per nm). On a read-only axis (a detector's wavelength
+    axis, which cannot change) the band is kept, read-only too: a sweep asks for the same
+    few bands at every spectrum."""
+    kept = isinstance(wl, np.ndarray) and not wl.flags.writeable
+    if kept:
+        key = (id(wl), center, fwhm)
+        found = _BANDS.get(key)
+        if found is not None and found[0] is wl:
+            return found[1]
     sigma = fwhm * FWHM_TO_SIGMA
-    return np.exp(-0.5 * ((wl - center) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+    band = np.exp(-0.5 * ((wl - center) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+    if kept:
+        if len(_BANDS) >= _BANDS_KEPT:
+            _BANDS.pop(next(iter(_BANDS)))
+        band.flags.writeable = False
+        _BANDS[key] = (wl, band)
+    return band
 
 
 def lorentzian(x, center, fwhm):
@@ -438,12 +456,18 @@ class Sample:
 
     def dynamics(self, t, wl, pump: Pump, env: Environment, resolution: float = 0.0):
         """Time-resolved emission after one pulse at t = 0: photons per pulse per nm per
-        second, shape (len(t), len(wl)). Every excited dot ends with one exciton decaying
-        with τ_X; the extra excitons of multiply excited dots recombine by Auger with τ_A
-        (emitting a small fraction); what gain adds to the spontaneous seed lives for τ_stimulated. Charging
-        shortens the decays."""
+        second, shape (len(t), len(wl)) (the sum of ``dynamics_terms``)."""
+        return sum(decay[:, None] * spectrum[None, :]
+                   for decay, spectrum in self.dynamics_terms(t, wl, pump, env, resolution))
+
+    def dynamics_terms(self, t, wl, pump: Pump, env: Environment, resolution: float = 0.0):
+        """``dynamics`` as a sum of bands that each decay in their own way: [(decay (1/s,
+        on ``t``), spectrum (photons per pulse per nm, on ``wl``)), ...]. Every excited dot
+        ends with one exciton decaying with τ_X; the extra excitons of multiply excited
+        dots recombine by Auger with τ_A (emitting a small fraction); what gain adds to
+        the spontaneous seed lives for τ_stimulated. Charging shortens the decays."""
         p, d, c = self.p, self.p.dynamics, self.p.charging
-        t = np.clip(np.asarray(t, float)[:, None], 0.0, None)
+        t = np.clip(np.asarray(t, float), 0.0, None)
         n = self.occupancy(pump)
         p1 = -math.expm1(-n)
         shorten = 1 - (1 - c.lifetime_ratio) * self.charge
@@ -457,11 +481,10 @@ class Sample:
         seed = self.seed(n)
         exciton = p1 + st.efficiency * seed
         shape = exciton * np.exp(-t / tau_x) / tau_x + AUGER_EMISSION * (n - p1) * np.exp(-t / tau_a) / tau_a
-        spont = gaussian(wl, x_center, x_fwhm)[None, :] * shape
         u = float(s_curve(n, self.threshold_occupancy(env), st.beta)) - seed
-        se = st.efficiency * u * gaussian(wl, st.center, math.hypot(st.fwhm, resolution))[None, :] \
-            * np.exp(-t / tau_se) / tau_se
-        return scale * (spont + se)
+        return [(shape, scale * gaussian(wl, x_center, x_fwhm)),
+                (np.exp(-t / tau_se) / tau_se,
+                 scale * st.efficiency * u * gaussian(wl, st.center, math.hypot(st.fwhm, resolution)))]
 
     # -- electrical ---------------------------------------------------------------
     def current(self, voltage: float, env: Environment) -> float:

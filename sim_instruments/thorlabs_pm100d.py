@@ -33,15 +33,20 @@ class PM100DTwin(Twin):
         value = energy * (1 + spread * self.rng.standard_normal()) + self.floor * self.rng.standard_normal()
         return value, rep
 
+    def _configure(self, mode):
+        """MEAS:<mode>? configures the console for that quantity first."""
+        if self.get("mode") != mode:
+            self.put("mode", mode)
+
     @computed("energy")
     def energy(self):
-        self.put("mode", "ENER")
+        self._configure("ENER")
         value, _ = self._pulse_energies()
         return OVER_RANGE if value > self.get("energy_range") else value
 
     @computed("power")
     def power(self):
-        self.put("mode", "POW")
+        self._configure("POW")
         value, rep = self._pulse_energies()
         return value * rep
 

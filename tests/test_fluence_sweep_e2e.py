@@ -54,12 +54,12 @@ def test_no_threshold_below_it():
 
 def test_adaptive_sampling_narrows_the_interval():
     with Bench.open(time_scale=0, seed=21) as bench:
-        run = Runner(bench).run(FluenceSweep(points=10, adaptive=True, adaptive_precision=0.03,
+        run = Runner(bench).run(FluenceSweep(points=10, adaptive=True, adaptive_precision=0.02,
                                              adaptive_points=16))
     results, threshold = run.stop.results, run.stop.results["threshold"]
     assert 0 < results["adaptive_points"] <= 16 and run.steps_done == 10 + results["adaptive_points"]
     half_width = (threshold["high"] - threshold["low"]) / 2 / threshold["value"]
-    assert half_width <= 0.03 or results["adaptive_points"] == 16
+    assert half_width <= 0.02 or results["adaptive_points"] == 16
     assert threshold["value"] == pytest.approx(22, rel=0.10)
 
 

@@ -14,19 +14,21 @@ RESOURCE = "ASRL8::INSTR"
 
 def test_protocol_move_checks_errors_and_polls_state():
     with expected_protocol(SMC100Rotation, [
-        ("1TS", "1TS000033"),             # READY from MOVING: no homing needed
-        ("1TP", "1TP0.000000"), ("1VA?", "1VA20.000000"),   # the move's expected duration
-        ("1PA45.000000", None), ("1TE", "1TE@"),
+        ("1TP", "1TP0.000000"), ("1PA45.000000", None), ("1TE", "1TE@"),
+        ("1VA?", "1VA20.000000"),         # the move's expected duration (velocity asked once)
         ("1TS", "1TS000028"), ("1TS", "1TS000033"),
+        ("1PA40.000000", None), ("1TE", "1TE@"), ("1TS", "1TS000033"),   # from 45°, where it stopped
     ]) as stage:
         stage.move_to(45.0)
+        stage.move_to(40.0)
 
 
 def test_protocol_homes_when_not_referenced():
     with expected_protocol(SMC100Rotation, [
-        ("1TS", "1TS00000A"), ("1OR", None), ("1TE", "1TE@"), ("1TS", "1TS000032"),
-        ("1TP", "1TP0.000000"), ("1VA?", "1VA20.000000"),
-        ("1PA10.000000", None), ("1TE", "1TE@"), ("1TS", "1TS000033"),
+        ("1TP", "1TP3.000000"), ("1PA10.000000", None), ("1TE", "1TEH"),   # NOT REFERENCED
+        ("1OR", None), ("1TE", "1TE@"), ("1TS", "1TS000032"),
+        ("1TP", "1TP0.000000"), ("1PA10.000000", None), ("1TE", "1TE@"),
+        ("1VA?", "1VA20.000000"), ("1TS", "1TS000033"),
     ]) as stage:
         stage.move_to(10.0)
 

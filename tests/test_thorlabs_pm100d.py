@@ -12,14 +12,23 @@ SENSOR = ("SYST:SENSOR:IDN?", "ES111C,SIM12345,01-Jan-2026,3,1,34")
 RESOURCE = "USB0::0x1313::0x8078::P0012345::INSTR"
 
 
-def test_protocol_energy_readings_averaged():
-    with expected_protocol(PM100D, [SENSOR, ("MEAS:ENER?", "1.0E-6"), ("MEAS:ENER?", "3.0E-6")]) as pm:
+def test_protocol_energy_readings_averaged_by_the_console():
+    with expected_protocol(PM100D, [
+        SENSOR, ("SENS:AVER:COUN 2", None), ("SYST:ERR?", '0,"No error"'), ("MEAS:ENER?", "2.0E-6"),
+        ("MEAS:ENER?", "3.0E-6"),                             # averaging known: not set again
+        ("SENS:AVER:COUN?", "5"), ("SENS:AVER:COUN 2", None), ("SYST:ERR?", '0,"No error"'),
+        ("MEAS:ENER?", "4.0E-6"),
+    ]) as pm:
         assert pm.is_energy_sensor and not pm.is_power_sensor
         assert pm.pulse_energy(1000, readings=2) == pytest.approx(2e-6)
+        assert pm.pulse_energy(1000, readings=2) == pytest.approx(3e-6)
+        assert pm.averaging == 5                              # changed at the console: read
+        assert pm.pulse_energy(1000, readings=2) == pytest.approx(4e-6)
 
 
 def test_protocol_over_range_raises():
-    with expected_protocol(PM100D, [SENSOR, ("MEAS:ENER?", "9.9E37")]) as pm:
+    with expected_protocol(PM100D, [SENSOR, ("SENS:AVER:COUN 1", None), ("SYST:ERR?", '0,"No error"'),
+                                    ("MEAS:ENER?", "9.9E37")]) as pm:
         with pytest.raises(DeviceError, match="over range"):
             pm.pulse_energy(1000)
 
