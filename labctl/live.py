@@ -22,6 +22,7 @@ when this process closes its stdin (exits).
 import logging
 import os
 import pickle
+import queue
 import subprocess
 import sys
 import threading
@@ -48,6 +49,7 @@ class Worker:
         self._asked = 0.0             # when the request in flight was sent (monotonic s)
         self._rested = 0.0            # when the worker may take the next one
         self.failed = None            # why the worker cannot be used
+        self._outbox = None           # messages for the sender thread
 
     def _start(self) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
@@ -58,9 +60,26 @@ class Worker:
         self._sent = {}
 
     def _send(self, message) -> None:
+        """Pickle a message (here: the procedure may change once this returns) and hand it
+        to the sender thread, which writes it to the pipe while the runner's thread waits
+        for an instrument, not between its steps."""
         payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        self._proc.stdin.write(len(payload).to_bytes(8, "little") + payload)
-        self._proc.stdin.flush()
+        if self._outbox is None:
+            self._outbox = queue.SimpleQueue()
+            threading.Thread(target=self._post, args=(self._outbox,), name="labctl-live-sender",
+                             daemon=True).start()
+        self._outbox.put((self._proc, len(payload).to_bytes(8, "little") + payload))
+
+    def _post(self, outbox) -> None:
+        while True:
+            proc, data = outbox.get()
+            try:
+                proc.stdin.write(data)
+                proc.stdin.flush()
+            except (OSError, ValueError) as exc:   # the worker died: the next submit restarts it
+                log.warning("live-analysis worker: %s", exc)
+                with self._lock:
+                    self._busy = False
 
     def submit(self, uid: str, steps: int, procedure, table: dict) -> bool:
         """Ask for ``procedure.analyze`` of the first ``steps`` rows of ``table`` (column
