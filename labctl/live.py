@@ -36,6 +36,10 @@ DUTY = 0.5          # the worker analyses at most this fraction of the time
 log = logging.getLogger(__name__)
 
 
+class OutOfStep(Exception):
+    """The rows sent do not follow those the worker holds (``OUT_OF_STEP``)."""
+
+
 class Worker:
     """The analysis worker process and the latest reply for each run."""
 
@@ -95,7 +99,7 @@ class Worker:
                     for name, values in table.items()}
             message = ("analyze", uid, start, steps, procedure, rows)
             try:
-                if self._proc is None or self._proc.poll() is not None:
+                if self._proc is None:              # not started, or died (``_read``)
                     self._start()
                     message = message[:2] + (0,) + message[3:5] + (
                         {name: np.frombuffer(values, dtype=float, count=steps).copy()
@@ -159,6 +163,8 @@ class Worker:
                 self._rested = now + (now - self._asked) * (1 - DUTY) / DUTY
         with self._lock:                # the worker died: the next submit restarts it
             self._busy = False
+            if self._proc is proc:
+                self._proc = None
 
 
 _worker = None
@@ -195,12 +201,12 @@ def _serve() -> None:
             count, held = tables.get(uid, (0, {}))
             if start != count:
                 tables.pop(uid, None)
-                raise LookupError(OUT_OF_STEP)
+                raise OutOfStep
             table = {name: np.concatenate([held[name], values]) if name in held else values
                      for name, values in rows.items()}
             tables[uid] = (steps, table)
             reply = (uid, steps, True, procedure.analyze(pd.DataFrame(table)))
-        except LookupError:
+        except OutOfStep:
             reply = (uid, steps, False, OUT_OF_STEP)
         except Exception as exc:                  # reported to the run as a warning
             reply = (uid, steps, False, f"{type(exc).__name__}: {exc}")

@@ -1,6 +1,10 @@
 """The faster paths give the same answers: the live-analysis worker, the run file's
 low-level writes, pipelined records, cached unit factors and optics, expected-time polls."""
 
+import os
+import signal
+import time
+
 import numpy as np
 import pytest
 
@@ -49,6 +53,27 @@ def test_worker_resends_the_whole_table_after_losing_rows(runner):
     assert worker.reply("lost-uid")[2] == live.OUT_OF_STEP
     assert "lost-uid" not in worker._sent       # sent again whole next time
     worker.forget("lost-uid")
+
+
+def test_a_worker_that_died_is_started_again(runner):
+    procedure = FluenceSweep(points=4)
+    run = runner.run(procedure)
+    table = open_run(runner.store.paths[run.uid], arrays=False).scalars
+    rows = {name: _growing(np.asarray(table[name], float)[:2]) for name in table.columns}
+    worker = live.worker()
+    assert worker.wait_idle(120) and worker.submit("dead-uid", 2, procedure, rows)
+    assert worker.wait_idle(120)
+    first = worker.pid
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while worker.pid is not None and time.monotonic() < deadline:     # the reader sees it end
+        time.sleep(0.01)
+    assert worker.pid is None
+    assert worker.submit("dead-uid", 2, procedure, rows) and worker.wait_idle(120)
+    assert worker.pid not in (None, first)
+    steps, ok, results = worker.reply("dead-uid")
+    assert (steps, ok, results["points"]) == (2, True, 2)
+    worker.forget("dead-uid")
 
 
 def test_a_procedure_that_does_not_pickle_is_analysed_in_the_runner_thread(runner):
