@@ -454,15 +454,10 @@ class Sample:
             lines = lines + 0.5 * analyzer(angle, dolp, axis) * gaussian(wl, center, width)
         return lines
 
-    def dynamics(self, t, wl, pump: Pump, env: Environment, resolution: float = 0.0):
-        """Time-resolved emission after one pulse at t = 0: photons per pulse per nm per
-        second, shape (len(t), len(wl)) (the sum of ``dynamics_terms``)."""
-        return sum(decay[:, None] * spectrum[None, :]
-                   for decay, spectrum in self.dynamics_terms(t, wl, pump, env, resolution))
-
     def dynamics_terms(self, t, wl, pump: Pump, env: Environment, resolution: float = 0.0):
-        """``dynamics`` as a sum of bands that each decay in their own way: [(decay (1/s,
-        on ``t``), spectrum (photons per pulse per nm, on ``wl``)), ...]. Every excited dot
+        """Time-resolved emission after one pulse at t = 0 as a sum of bands that each
+        decay in their own way: [(decay (1/s, on ``t``), spectrum (photons per pulse per
+        nm, on ``wl``)), ...]; the emission I(t, λ) is Σ decay(t)·spectrum(λ). Every excited dot
         ends with one exciton decaying with τ_X; the extra excitons of multiply excited
         dots recombine by Auger with τ_A (emitting a small fraction); what gain adds to
         the spontaneous seed lives for τ_stimulated. Charging shortens the decays."""
