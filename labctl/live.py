@@ -14,11 +14,15 @@ Results a run's own code reads (``run.results``: damage guards, adaptive samplin
 the final results are computed in the runner's thread as before, so that a run's
 course and its stored results do not depend on the worker's timing.
 
+A ``Worker`` also makes plain calls (``call``): the GUI's views use one of their own
+for their fits (``labctl.gui.background``).
+
 The worker is a plain ``python -m labctl.live`` child reading pickles on stdin (no
 ``multiprocessing``: it would re-run a user's script that lacks a main guard). It ends
 when this process closes its stdin (exits).
 """
 
+import itertools
 import logging
 import os
 import pickle
@@ -54,6 +58,8 @@ class Worker:
         self._rested = 0.0            # when the worker may take the next one
         self.failed = None            # why the worker cannot be used
         self._outbox = None           # messages for the sender thread
+        self._calls = itertools.count()
+        self._waiting = {}            # token -> Event of a ``call`` waiting for its reply
 
     def _start(self) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
@@ -115,6 +121,31 @@ class Worker:
             self._sent[uid] = steps
             return True
 
+    def call(self, function, *args):
+        """``function(*args)`` in the worker process; waits for the result. A function or
+        arguments that do not pickle raise here (TypeError, AttributeError,
+        pickle.PicklingError), as does an unusable worker (OSError); an exception in the
+        worker comes back as RuntimeError with its text."""
+        token, done = f"call {next(self._calls)}", threading.Event()
+        with self._lock:
+            if self.failed:
+                raise OSError(self.failed)
+            if self._proc is None:
+                self._start()
+            self._send(("call", token, function, args))
+            self._open.add(token)
+            self._waiting[token] = done
+        done.wait()
+        with self._lock:
+            self._open.discard(token)
+            self._waiting.pop(token, None)
+            reply = self._replies.pop(token, None)
+        if reply is None:
+            raise OSError("the worker ended before it answered")
+        if not reply[1]:
+            raise RuntimeError(reply[2])
+        return reply[2]
+
     @property
     def pid(self) -> int | None:
         """The worker process's id (None before it started)."""
@@ -158,6 +189,8 @@ class Worker:
                     self._sent.pop(uid, None)        # resend the whole table next time
                 if uid in self._open:
                     self._replies[uid] = (steps, ok, value)
+                if uid in self._waiting:
+                    self._waiting[uid].set()
                 self._busy = False
                 now = time.monotonic()
                 self._rested = now + (now - self._asked) * (1 - DUTY) / DUTY
@@ -165,6 +198,8 @@ class Worker:
             self._busy = False
             if self._proc is proc:
                 self._proc = None
+                for done in self._waiting.values():
+                    done.set()
 
 
 _worker = None
@@ -180,7 +215,8 @@ def worker() -> Worker:
 
 
 def _serve() -> None:
-    """The worker's loop: keep each run's table, analyze it on request, answer on stdout."""
+    """The worker's loop: keep each run's table, analyze it on request (or make a call),
+    answer on stdout."""
     import pandas as pd
     source = sys.stdin.buffer
     sink = os.fdopen(os.dup(1), "wb")       # replies only: anything printed goes to stderr
@@ -197,15 +233,19 @@ def _serve() -> None:
             if message[0] == "forget":
                 tables.pop(message[1], None)
                 continue
-            _, uid, start, steps, procedure, rows = message
-            count, held = tables.get(uid, (0, {}))
-            if start != count:
-                tables.pop(uid, None)
-                raise OutOfStep
-            table = {name: np.concatenate([held[name], values]) if name in held else values
-                     for name, values in rows.items()}
-            tables[uid] = (steps, table)
-            reply = (uid, steps, True, procedure.analyze(pd.DataFrame(table)))
+            if message[0] == "call":
+                _, uid, function, args = message
+                reply = (uid, 0, True, function(*args))
+            else:
+                _, uid, start, steps, procedure, rows = message
+                count, held = tables.get(uid, (0, {}))
+                if start != count:
+                    tables.pop(uid, None)
+                    raise OutOfStep
+                table = {name: np.concatenate([held[name], values]) if name in held else values
+                         for name, values in rows.items()}
+                tables[uid] = (steps, table)
+                reply = (uid, steps, True, procedure.analyze(pd.DataFrame(table)))
         except OutOfStep:
             reply = (uid, steps, False, OUT_OF_STEP)
         except Exception as exc:                  # reported to the run as a warning

@@ -44,3 +44,12 @@ def test_a_cancelled_result_is_dropped_and_an_error_comes_back_as_the_exception(
     latest.request("zero", 0)
     qtbot.waitUntil(lambda: len(results) == 1, timeout=10_000)
     assert isinstance(results[0], ZeroDivisionError)
+
+
+def test_a_function_that_pickles_runs_in_the_views_worker_process(qtbot):
+    results = []
+    latest = Latest(os.getpid)                   # pickles: runs in the worker process
+    latest.done.connect(lambda tag, result: results.append(result))
+    latest.request("pid")
+    qtbot.waitUntil(lambda: len(results) == 1, timeout=60_000)
+    assert latest.in_process and isinstance(results[0], int) and results[0] != os.getpid()
