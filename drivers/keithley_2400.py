@@ -67,14 +67,8 @@ class Keithley2400(KeithleySourceMeter, PymeasureKeithley2400):
         delay = duration / cycles - reading_time
         if delay < 0:
             raise ValueError(f"hold of {duration:g} s is shorter than one reading ({reading_time:g} s)")
-        self.switch_output(False)
-        self.set_voltage(volts)
-        for command in (":SOUR:CLE:AUTO ON", ":SOUR:CLE:AUTO:MODE TCO", f":SOUR:DEL {delay:.4f}",
-                        ":ARM:COUN 1", f":TRIG:COUN {cycles}"):
-            self.write(command)
-        self.raise_errors()
-        self.write(":INIT")
-        self._hold_end = now(self) + duration
+        self.start_hold(volts, duration, (":SOUR:CLE:AUTO ON", ":SOUR:CLE:AUTO:MODE TCO",
+                                          f":SOUR:DEL {delay:.4f}", ":ARM:COUN 1", f":TRIG:COUN {cycles}"))
 
     def held_reading(self) -> tuple[float, float]:
         if self._hold_end is None:

@@ -82,16 +82,10 @@ class Keithley2450(KeithleySourceMeter, PymeasureKeithley2450):
         if delay < DELAY_LIMITS[0]:
             raise ValueError(f"hold of {duration:g} s is shorter than one reading "
                              f"({reading_time:g} s) and the shortest delay")
-        self.switch_output(False)
-        self.set_voltage(volts)
         commands = [':TRIG:LOAD "Empty"', ":TRIG:BLOC:BUFF:CLE 1", ":TRIG:BLOC:SOUR:STAT 2, ON"]
         commands += [f":TRIG:BLOC:DEL:CONS {3 + k}, {delay:.9g}" for k in range(blocks)]
         commands += [f":TRIG:BLOC:MEAS {3 + blocks}", f":TRIG:BLOC:SOUR:STAT {4 + blocks}, OFF"]
-        for command in commands:
-            self.write(command)
-        self.raise_errors()
-        self.write(":INIT")
-        self._hold_end = now(self) + duration
+        self.start_hold(volts, duration, commands)
 
     def held_reading(self) -> tuple[float, float]:
         if self._hold_end is None:

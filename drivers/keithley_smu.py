@@ -9,7 +9,7 @@ the output, how it reads (``measure``) and how it reports compliance (``in_compl
 
 import math
 
-from .base import DeviceError, PlainAttributes, ReplyError
+from .base import DeviceError, PlainAttributes, ReplyError, now
 from .roles import SourceMeter
 
 #: The value an overflowed or unmeasured reading reports (9.9e37 / 9.91e37).
@@ -109,6 +109,17 @@ class KeithleySourceMeter(PlainAttributes, SourceMeter):
                 "current_compliance_A": c.compliance_current,
                 "voltage_compliance_V": c.compliance_voltage,
                 "output_enabled": self.output_enabled}
+
+    def start_hold(self, volts: float, duration: float, program) -> None:
+        """Source ``volts`` from an off output, load the trigger ``program`` (SCPI
+        commands), check the error queue, ``:INIT``: the hold ends ``duration`` s from now."""
+        self.switch_output(False)
+        self.set_voltage(volts)
+        for command in program:
+            self.write(command)
+        self.raise_errors()
+        self.write(":INIT")
+        self._hold_end = now(self) + duration
 
     def reading_time(self) -> float:
         """How long one reading integrates: NPLC / line frequency, s (SCPI models)."""
