@@ -294,6 +294,7 @@ class RunContext:
         self.fault_checks = None        # check_fault of every instrument the run holds
         self.sourcemeters = None        # views of the source-meters its owner holds
         self.retried: list[str] = []    # slot of every transient fault retried
+        self._views: dict = {}          # (role, qualifier) -> view: the claims hold all run
 
     @property
     def results(self) -> dict:
@@ -310,9 +311,11 @@ class RunContext:
 
     def role(self, name: str, qualifier: str | None = None):
         """The view of a role (in the slot the procedure chose for it), owned by this run."""
-        if qualifier is None:
-            qualifier = self.run.procedure.slots().get(name, "")
-        return self.bench.role(name, qualifier, owner=self.run.owner)
+        view = self._views.get((name, qualifier))
+        if view is None:
+            chosen = self.run.procedure.slots().get(name, "") if qualifier is None else qualifier
+            view = self._views[name, qualifier] = self.bench.role(name, chosen, owner=self.run.owner)
+        return view
 
     def has(self, name: str, qualifier: str | None = None) -> bool:
         """Whether the bench has an instrument for a role (optional roles)."""
