@@ -163,20 +163,21 @@ def stimulated_part(wavelength, counts, template) -> tuple[np.ndarray, float]:
     read-only template is kept for the next spectrum.
     """
     counts = np.asarray(counts, float)
-    template, blue, norm = _kept(np.asarray(template), "spontaneous", _spontaneous)
+    template, blue, on_blue, norm = _kept(np.asarray(template), "spontaneous", _spontaneous)
     if blue.size < 3:
         return counts.copy(), 0.0
-    scale = float(np.dot(counts[blue], template[blue]) / norm)
+    scale = float(np.dot(counts[blue], on_blue) / norm)
     return counts - scale * template, scale
 
 
 def _spontaneous(template):
     """A spontaneous-only spectrum smoothed, the pixels of the blue half of its band
-    (above 20 % of its maximum) and the sum of its squares there."""
+    (above 20 % of its maximum), its values there and the sum of their squares."""
     template = smooth(template)
     top = int(np.argmax(template))
     blue = np.flatnonzero(template[:top + 1] > 0.2 * template[top])
-    return template, blue, float(np.dot(template[blue], template[blue]))
+    on_blue = template[blue]
+    return template, blue, on_blue, float(np.dot(on_blue, on_blue))
 
 
 # -- fits of band shapes ------------------------------------------------------------------
