@@ -46,6 +46,7 @@ class USB2000Plus(PlainAttributes, Instrument, Spectrometer):
         self.serial_number = self.eeprom(0)
         self.coefficients = [float(self.eeprom(slot)) for slot in (1, 2, 3, 4)]
         self._wavelengths = np.polynomial.polynomial.polyval(np.arange(PIXELS), self.coefficients)
+        self._wavelengths.flags.writeable = False      # fixed: analyses keep what they derive of it
         self._saturated = False
 
     def eeprom(self, slot: int) -> str:

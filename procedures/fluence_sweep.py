@@ -284,7 +284,8 @@ class FluenceSweep(Procedure):
                                                   self.flank_width)
         else:
             if self.template is None:
-                self.template = counts
+                self.template = counts.copy()
+                self.template.flags.writeable = False     # stimulated_part prepares it once
             stimulated, _ = spectra.stimulated_part(wl, counts, self.template)
             spontaneous = counts - stimulated
         band = smoothed(wl, spontaneous)

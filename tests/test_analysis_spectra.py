@@ -105,3 +105,26 @@ def test_stimulated_part_removes_the_spontaneous_band():
     part, scale = spectra.stimulated_part(WL, 2 * spont + stim, spont)
     assert scale == pytest.approx(2.0, rel=0.02)
     assert spectra.integrate(WL, part) == pytest.approx(3e4, rel=0.05)
+
+
+
+def test_figures_on_read_only_axis_and_template_equal_those_on_writable_ones():
+    """What integrate and stimulated_part keep of a read-only axis or template (derived
+    once per array) gives the figures computed afresh on writable copies."""
+    spont = models.gaussian(WL, 514.5, 23.0, 1e5)
+    counts = 2 * spont + models.gaussian(WL, 524.5, 5.0, 3e4)
+    axis, template = WL.copy(), spont.copy()
+    axis.flags.writeable = template.flags.writeable = False
+    for _ in range(2):                                       # derived, then kept
+        for window in (None, (520.0, 560.0), (600.0, 610.0)):
+            assert spectra.integrate(axis, counts, window) == pytest.approx(
+                spectra.integrate(WL.copy(), counts, window), rel=1e-12)
+        part, scale = spectra.stimulated_part(axis, counts, template)
+        fresh, fresh_scale = spectra.stimulated_part(WL, counts, spont.copy())
+        assert scale == pytest.approx(fresh_scale, rel=1e-12)
+        np.testing.assert_allclose(part, fresh, rtol=1e-12, atol=1e-9)
+    assert spectra.integrate(axis, counts) == pytest.approx(np.trapezoid(counts, WL), rel=1e-12)
+    shifted = axis + 1.0                                     # another axis: its own weights
+    shifted.flags.writeable = False
+    assert spectra.integrate(shifted, counts, (520.0, 560.0)) == pytest.approx(
+        spectra.integrate(WL + 1.0, counts, (520.0, 560.0)), rel=1e-12)

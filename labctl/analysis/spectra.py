@@ -14,16 +14,51 @@ from .fitting import Fit
 HC_EV_NM = 1239.84193
 
 
+_KEPT: dict = {}        # (id(array), what) -> (array, value), for read-only arrays
+_KEPT_MOST = 64
+
+
+def _kept(array, what, compute):
+    """``compute(array)``, kept for a read-only array that owns its data (a detector's
+    wavelength axis, a run's template spectrum: arrays that do not change), so that a
+    figure taken of every spectrum of a run derives what it needs of them once."""
+    if array.flags.writeable or not array.flags.owndata:
+        return compute(array)
+    key = (id(array), what)
+    found = _KEPT.get(key)
+    if found is None or found[0] is not array:
+        if len(_KEPT) >= _KEPT_MOST:
+            _KEPT.clear()
+        found = _KEPT[key] = (array, compute(array))
+    return found[1]
+
+
+def _trapezoid(wavelength, window):
+    """(pixels, weights): the trapezoid integral of ``counts`` over ``wavelength`` inside
+    ``window`` is ``weights @ counts[pixels]``."""
+    if window is None:
+        pixels = slice(None)
+    else:
+        pixels = np.flatnonzero((wavelength >= window[0]) & (wavelength <= window[1]))
+        if pixels.size and pixels[-1] - pixels[0] == pixels.size - 1:
+            pixels = slice(pixels[0], pixels[-1] + 1)           # contiguous: a view
+    x = wavelength[pixels]
+    if x.size < 2:
+        return slice(0, 0), np.zeros(0)
+    half = np.diff(x) / 2
+    weights = np.zeros(x.size)
+    weights[:-1] += half
+    weights[1:] += half
+    return pixels, weights
+
+
 def integrate(wavelength, counts, window=None) -> float:
     """Integral of ``counts`` over ``wavelength`` (trapezoid), optionally inside
     ``window`` = (start, stop) in nm."""
-    wavelength, counts = np.asarray(wavelength), np.asarray(counts)
-    if window is not None:
-        inside = (wavelength >= window[0]) & (wavelength <= window[1])
-        wavelength, counts = wavelength[inside], counts[inside]
-    if wavelength.size < 2:
-        return 0.0
-    return float(np.trapezoid(counts, wavelength))
+    wavelength = np.asarray(wavelength)
+    what = ("trapezoid", None if window is None else (float(window[0]), float(window[1])))
+    pixels, weights = _kept(wavelength, what, lambda axis: _trapezoid(axis, window))
+    return float(weights @ np.asarray(counts)[pixels])
 
 
 def clipped(counts, full_scale=65535) -> bool:
@@ -49,34 +84,40 @@ def subtract_background(wavelength, counts, dark=None, edges=0.1, order=1):
 def peak(wavelength, counts) -> tuple[float, float]:
     """(wavelength, height) of the maximum, refined by a parabola through 3 pixels."""
     wavelength, counts = np.asarray(wavelength, float), np.asarray(counts, float)
-    return _refine(wavelength, counts, int(np.argmax(counts)))
+    return _refine(wavelength, counts, int(counts.argmax()))
 
 
 def _refine(wavelength, counts, i):
     """Sub-pixel position and height of the local maximum at pixel ``i``."""
     if 0 < i < counts.size - 1:
-        y0, y1, y2 = counts[i - 1:i + 2]
+        y0, y1, y2 = counts[i - 1:i + 2].tolist()
         curvature = y0 - 2 * y1 + y2
         if curvature < 0:
             shift = 0.5 * (y0 - y2) / curvature
-            x = np.interp(i + shift, np.arange(counts.size), wavelength)
-            return float(x), float(y1 - 0.25 * (y0 - y2) * shift)
+            return _between(wavelength, i + shift), y1 - 0.25 * (y0 - y2) * shift
     return float(wavelength[i]), float(counts[i])
+
+
+def _between(wavelength, position) -> float:
+    """Wavelength at a fractional pixel ``position``, linear between pixels."""
+    j = min(int(position), wavelength.size - 2)
+    w0, w1 = wavelength[j:j + 2].tolist()
+    return (w1 - w0) * (position - j) + w0
 
 
 def band_centre(wavelength, counts) -> float:
     """Centroid of the part of a broad band above its half maximum: its centre, far less
     noisy than the position of its highest pixel."""
     wavelength, counts = np.asarray(wavelength, float), np.asarray(counts, float)
-    top = counts >= 0.5 * np.max(counts)
-    return float(np.sum(wavelength[top] * counts[top]) / np.sum(counts[top]))
+    top = np.where(counts >= 0.5 * counts.max(), counts, 0.0)
+    return float(wavelength @ top / top.sum())
 
 
 def fwhm(wavelength, counts) -> float:
     """Full width at half maximum between the outermost half-maximum crossings, each
     interpolated linearly between pixels (nan if the peak touches an edge)."""
     wavelength, counts = np.asarray(wavelength, float), np.asarray(counts, float)
-    i = int(np.argmax(counts))
+    i = int(counts.argmax())
     half = counts[i] / 2
     if half <= 0:
         return float("nan")
@@ -84,9 +125,16 @@ def fwhm(wavelength, counts) -> float:
     lo, hi = above[0], above[-1]
     if lo == 0 or hi == counts.size - 1:
         return float("nan")
-    left = np.interp(half, [counts[lo - 1], counts[lo]], [wavelength[lo - 1], wavelength[lo]])
-    right = np.interp(half, [counts[hi + 1], counts[hi]], [wavelength[hi + 1], wavelength[hi]])
-    return float(abs(right - left))
+    left = _crossing(wavelength, counts, half, lo - 1, lo)
+    right = _crossing(wavelength, counts, half, hi + 1, hi)
+    return abs(right - left)
+
+
+def _crossing(wavelength, counts, level, below, above) -> float:
+    """Wavelength where ``counts`` reach ``level`` between pixel ``below`` (under it) and
+    pixel ``above`` (at or over it), linearly interpolated."""
+    c0, c1, w0, w1 = counts[below], counts[above], wavelength[below], wavelength[above]
+    return float((w1 - w0) / (c1 - c0) * (level - c0) + w0)
 
 
 def centroid(wavelength, counts, window=None) -> float:
@@ -111,15 +159,25 @@ def stimulated_part(wavelength, counts, template) -> tuple[np.ndarray, float]:
     ``template`` is a spontaneous-only spectrum (measured well below threshold). Its
     scale is fitted by least squares on the blue half of the band, where stimulated
     emission -- red-shifted in these materials -- does not reach; the remainder is the
-    stimulated part. Returns (stimulated spectrum, spontaneous scale).
+    stimulated part. Returns (stimulated spectrum, spontaneous scale). What is derived of a
+    read-only template is kept for the next spectrum.
     """
-    counts, template = np.asarray(counts, float), smooth(template)
-    top = int(np.argmax(template))
-    blue = (template > 0.2 * template[top]) & (np.arange(template.size) <= top)
-    if blue.sum() < 3:
+    counts = np.asarray(counts, float)
+    template, blue, on_blue, norm = _kept(np.asarray(template), "spontaneous", _spontaneous)
+    if blue.size < 3:
         return counts.copy(), 0.0
-    scale = float(np.dot(counts[blue], template[blue]) / np.dot(template[blue], template[blue]))
+    scale = float(np.dot(counts[blue], on_blue) / norm)
     return counts - scale * template, scale
+
+
+def _spontaneous(template):
+    """A spontaneous-only spectrum smoothed, the pixels of the blue half of its band
+    (above 20 % of its maximum), its values there and the sum of their squares."""
+    template = smooth(template)
+    top = int(np.argmax(template))
+    blue = np.flatnonzero(template[:top + 1] > 0.2 * template[top])
+    on_blue = template[blue]
+    return template, blue, on_blue, float(np.dot(on_blue, on_blue))
 
 
 # -- fits of band shapes ------------------------------------------------------------------
