@@ -148,6 +148,18 @@ class SimBenchLibrary(SimVisaLibrary):
         if getattr(device, "disconnected", False):
             raise errors.VisaIOError(constants.StatusCode.error_connection_lost)
 
+    @staticmethod
+    def _send(sess, data: bytes):
+        """``sess.write(data)``, the bytes handed over whole where the session would pass
+        them on unchanged (not serial, or 8 data bits and no END on the line)."""
+        if sess.session_type[0] == constants.InterfaceType.asrl and (
+                sess.get_attribute(constants.ResourceAttribute.asrl_end_out)[0]
+                != constants.SerialTermination.none
+                or sess.get_attribute(constants.ResourceAttribute.asrl_data_bits)[0] < 8):
+            return sess.write(data)
+        sess.device.write(bytes(data))
+        return len(data), constants.StatusCode.success
+
     def write(self, session, data: bytes):
         """Write, unless a fault says otherwise (see ``sim_instruments.faults``)."""
         sess = self.sessions.get(session)
@@ -158,7 +170,7 @@ class SimBenchLibrary(SimVisaLibrary):
         sim = self.sim
         fault = next((f for f in sim.faults if f.fires(device.twin.slot, bytes(data), sim.step, sim.rng)), None)
         if fault is None:
-            return super().write(session, data)
+            return self._send(sess, data)
         timeout = sess.get_attribute(constants.ResourceAttribute.timeout_value)[0] / 1000
         if fault.kind == "disconnect":
             sim.fault_log.append((device.twin.slot, fault.kind, sim.step, bytes(data)))
