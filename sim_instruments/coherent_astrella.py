@@ -1,5 +1,7 @@
 """Twin of the Coherent Astrella: warm-up, interlock and shutter state machine."""
 
+import math
+
 from .optics import LaserOutput
 from .twin import Twin, command, computed
 
@@ -51,6 +53,9 @@ class AstrellaTwin(Twin):
     def close_interlock(self) -> None:
         """The door is closed again (the shutter stays closed until opened)."""
         self.put("interlock", 1)
+
+    def steady_until(self) -> float:
+        return self.ready_at if self.clock.now() < self.ready_at else math.inf
 
     def laser_output(self) -> LaserOutput:
         on = self.status() == "Ready" and bool(self.get("shutter"))

@@ -65,8 +65,10 @@ class TwinProperty(Property):
             self.twin.refused(self.name, string_value, exc)
             raise
         self._value = value
-        self.twin.sim.generation += 1
-        self.twin.after_setting(self.name, value)
+        try:
+            self.twin.after_setting(self.name, value)
+        finally:
+            self.twin.changed()
 
 
 class TwinDevice(Device):
@@ -79,7 +81,7 @@ class TwinDevice(Device):
         """Turn a device parsed by pyvisa-sim into a twin device."""
         device.__class__ = cls
         device.twin = twin
-        device.in_beam = role_of(twin.slot)[0] in BEAM_ROLES
+        twin.in_beam = role_of(twin.slot)[0] in BEAM_ROLES
         device.lock = threading.RLock()
         device.received = collections.deque(maxlen=_TRAFFIC_LOG)
         for prop in device._properties.values():
@@ -88,23 +90,22 @@ class TwinDevice(Device):
         return device
 
     def write(self, data: bytes) -> None:
-        """Let the sample live up to now, then process ``data``. A twin in the beam may
-        change what reaches the sample (its state may also have been changed directly
-        since): the optics recompute it; the other twins' writes cannot change it."""
+        """Let the sample live up to now, then process ``data``. Unless the YAML's
+        getters or dialogues or a ``query`` handler answered it, the message may have
+        changed the twin (``Twin.changed``; its settings tell it themselves)."""
         sim = self.twin.sim
         with self.lock:
-            sim.generation += self.in_beam
             sim.optics.advance()
-            try:
-                if self.twin.framing == "raw":
-                    self.received.append(bytes(data))
+            if self.twin.framing == "raw":
+                self.received.append(bytes(data))
+                try:
                     reply = self.twin.on_raw(bytes(data))
-                    if reply is not None and reply is not NoResponse:
-                        self._output_buffers.append(bytearray(reply))
-                else:
-                    super().write(data)
-            finally:
-                sim.generation += self.in_beam
+                finally:
+                    self.twin.changed()
+                if reply is not None and reply is not NoResponse:
+                    self._output_buffers.append(bytearray(reply))
+            else:
+                super().write(data)
 
     def _match(self, query: bytes):
         self.received.append(query)
@@ -113,14 +114,21 @@ class TwinDevice(Device):
         for pattern, handler in self.twin._commands:
             match = pattern.fullmatch(query)
             if match:
-                reply = handler(self.twin, match)
+                try:
+                    reply = handler(self.twin, match)
+                finally:
+                    if not handler._query:
+                        self.twin.changed()
                 if reply is not None:
                     return reply.encode() if isinstance(reply, str) else reply
         return super()._match(query)
 
     def error_response(self, error_key: str):
         reply = super().error_response(error_key)
-        self.twin.on_command_error(error_key)
+        try:
+            self.twin.on_command_error(error_key)
+        finally:
+            self.twin.changed()
         return reply
 
 
@@ -140,6 +148,18 @@ class SimBenchLibrary(SimVisaLibrary):
         if getattr(device, "disconnected", False):
             raise errors.VisaIOError(constants.StatusCode.error_connection_lost)
 
+    @staticmethod
+    def _send(sess, data: bytes):
+        """``sess.write(data)``, the bytes handed over whole where the session would pass
+        them on unchanged (not serial, or 8 data bits and no END on the line)."""
+        if sess.session_type[0] == constants.InterfaceType.asrl and (
+                sess.get_attribute(constants.ResourceAttribute.asrl_end_out)[0]
+                != constants.SerialTermination.none
+                or sess.get_attribute(constants.ResourceAttribute.asrl_data_bits)[0] < 8):
+            return sess.write(data)
+        sess.device.write(bytes(data))
+        return len(data), constants.StatusCode.success
+
     def write(self, session, data: bytes):
         """Write, unless a fault says otherwise (see ``sim_instruments.faults``)."""
         sess = self.sessions.get(session)
@@ -150,7 +170,7 @@ class SimBenchLibrary(SimVisaLibrary):
         sim = self.sim
         fault = next((f for f in sim.faults if f.fires(device.twin.slot, bytes(data), sim.step, sim.rng)), None)
         if fault is None:
-            return super().write(session, data)
+            return self._send(sess, data)
         timeout = sess.get_attribute(constants.ResourceAttribute.timeout_value)[0] / 1000
         if fault.kind == "disconnect":
             sim.fault_log.append((device.twin.slot, fault.kind, sim.step, bytes(data)))
@@ -242,7 +262,7 @@ class SimBench:
         self.faults = [f if isinstance(f, Fault) else Fault.parse(f) for f in faults]
         self.fault_log = []        # (slot, kind, step, message) of every fault that fired
         self.step = None           # the run step in progress (set by the bench)
-        self.generation = 0        # counts changes of the twins' state (optics caches on it)
+        self.generation = 0        # counts changes of the beam's twins (optics caches on it)
         self.clock = SimClock(time_scale)
         self.sample = sample
         self.optics = Optics(self, **(optics or {}))
@@ -254,6 +274,7 @@ class SimBench:
         """Fresh state for every instrument and the random generator; open sessions to
         the old devices are left behind (reopen the drivers)."""
         self.rng = np.random.default_rng(self.seed)
+        self.generation += 1
         self.library.devices = Devices()
         self.library.sessions.clear()
         self.twins = {}

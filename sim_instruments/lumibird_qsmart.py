@@ -132,12 +132,14 @@ class QSmartTwin(Twin):
         """The safety interlock opens (a door): the shutter closes, the Q-switch stops."""
         self.interlock_closed = False
         self._stop_qswitch()
+        self.changed()
 
     def close_interlock(self) -> None:
         """The interlock closes; a Q-switch left waiting in STATE 4 then opens the shutter."""
         self.interlock_closed = True
         if self.qswitch.running() and self.shutter_opens is None:
             self.shutter_opens = self._shutter_opening()
+        self.changed()
 
     def laser_output(self) -> LaserOutput:
         return LaserOutput(self.state() >= 5, self.wavelength, self.pulse_width,

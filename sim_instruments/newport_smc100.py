@@ -1,5 +1,6 @@
 """Twin of a Newport SMC100 controller: motion in simulated time and its state machine."""
 
+import math
 from dataclasses import dataclass
 
 from .twin import SILENT, Twin, command, computed
@@ -54,6 +55,9 @@ class SMC100Twin(Twin):
     def moving(self) -> bool:
         return self.clock.now() < self.move.t0 + self.move.duration
 
+    def steady_until(self) -> float:
+        return self.clock.now() if self.moving() else math.inf
+
     def _state_now(self) -> int:
         if self.state in (0x28, 0x1E) and not self.moving():
             self.state = 0x32 if self.move.homing else 0x33
@@ -66,15 +70,15 @@ class SMC100Twin(Twin):
         self.state = 0x1E if homing else 0x28
 
     # -- commands -----------------------------------------------------------------
-    @command(r"1ID\?")
+    @command(r"1ID\?", query=True)
     def stage_id(self, match):
         return "1ID" + self.options["stage_id"] if "stage_id" in self.options else None
 
-    @command(r"1TS")
+    @command(r"1TS", query=True)
     def status(self, match):
         return f"1TS0000{self._state_now():02X}"
 
-    @command(r"1TE")
+    @command(r"1TE", query=True)
     def last_error(self, match):
         code, self.error = self.error, "@"
         return f"1TE{code}"

@@ -154,6 +154,7 @@ class SuperKTwin(Twin):
     def close_interlock(self) -> None:
         """The loop closes again; the relays stay off until the interlock is reset."""
         self.loop_closed = True
+        self.changed()
 
     # -- physics ------------------------------------------------------------------
     def laser_output(self) -> LaserOutput:

@@ -21,6 +21,9 @@ SourceMeter                 ``terminal_voltage() -> float | None`` (V; None: out
 PulseGenerator              ``pulse_drive() -> PulseDrive | None`` (None: output off),
                             optionally ``edge_time() -> float`` (s)
 ==========================  ==============================================================
+
+A beam twin may also tell until when what it gives the optics stays as it is
+(``steady_until``): the optics keep the pumps meanwhile.
 """
 
 import math
@@ -44,8 +47,19 @@ class LaserOutput:
     energy: float         # J per pulse at the laser output
 
 
+class Counted:
+    """Counts every change of a field of its instances (``changes``): the optics keep
+    what they computed from beam-line settings until one changes (set by hand in tests)."""
+
+    changes = 0
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        Counted.changes += 1
+
+
 @dataclass
-class AttenuatorLaw:
+class AttenuatorLaw(Counted):
     """True transmission of a beam line's attenuator versus its stage position.
 
     ``halfwave``: half-wave plate before a polarizer, T = ext + (max − ext)·sin²(2(θ − θ0));
@@ -69,9 +83,12 @@ class AttenuatorLaw:
 
 
 @dataclass
-class BeamLine:
+class BeamLine(Counted):
     line_transmission: float = 1.0    # fixed optics between laser and sample
     attenuator: AttenuatorLaw = field(default_factory=AttenuatorLaw)
+
+
+UNCONFIGURED = BeamLine()             # a beam line the bench config does not describe
 
 
 #: Roles whose twins' state sets what reaches the sample (``Optics.pumps``).
@@ -95,32 +112,39 @@ class Optics:
         self.delivered = {"fluence": 0.0, "pulse_energy": 0.0}   # maxima at the sample, µJ/cm², µJ
         self._last = None
         self._roles = (None, {})         # (twins dict, {roles: ((twin, line), ...)})
-        self._pumps = (None, ())         # (state key, pumps) of the last pumps() computed
+        self._pumps = (None, 0.0, 0.0, ())   # (state key, time, valid until, pumps) last computed
 
     def _twin(self, role: str, line: str):
         return self.sim.twins.get(role + line)
 
-    def transmission(self, line: str) -> float:
-        """Fraction of the laser's output reaching the sample on a beam line."""
+    def transmission(self, line: str, read: list) -> float:
+        """Fraction of the laser's output reaching the sample on a beam line; the twins
+        consulted are appended to ``read``."""
         shutter = self._twin("Shutter", line)
-        if shutter is not None and not shutter.is_open():
-            return 0.0
-        optics = self.lines.get(line, BeamLine())
+        if shutter is not None:
+            read.append(shutter)
+            if not shutter.is_open():
+                return 0.0
+        optics = self.lines.get(line, UNCONFIGURED)
         t = optics.line_transmission
         attenuator = self._twin("Attenuator", line)
         if attenuator is not None:
+            read.append(attenuator)
             t *= optics.attenuator.transmission(attenuator.position())
         return t
 
     def pumps(self) -> list[Pump]:
         """Every pulse train reaching the sample now. Every write to an instrument asks
-        (``advance``), and so may its reply: the answer is kept until the state of a twin
-        in the beam (``SimBench.generation``), the time or the beam changes."""
-        key = (self.sim.generation, self.sim.clock.now(), self.beam)
-        if self._pumps[0] == key:
-            return list(self._pumps[1])
-        found = self._compute_pumps()
-        self._pumps = (key, tuple(found))
+        (``advance``), and so may its reply: the answer is kept while no twin in the beam
+        (``SimBench.generation``) nor beam-line setting changed, the beam is the same and
+        the twins it read stay steady (``Twin.steady_until``)."""
+        now = self.sim.clock.now()
+        key = (self.sim.generation, Counted.changes, self.beam)
+        kept, since, until, found = self._pumps
+        if kept == key and (now == since or now < until):
+            return list(found)
+        found, until = self._compute_pumps()
+        self._pumps = (key, now, until, tuple(found))
         return found
 
     def _playing(self, *roles: str) -> tuple:
@@ -136,16 +160,19 @@ class Optics:
             self._roles[1][roles] = found
         return found
 
-    def _compute_pumps(self) -> list[Pump]:
-        found = []
+    def _compute_pumps(self) -> tuple[list[Pump], float]:
+        """(the pumps, until when the twins read for them stay steady)."""
+        found, read = [], []
         for twin, line in self._playing("PumpLaser"):
-            transmission = self.transmission(line)        # a closed shutter: no need to ask
+            transmission = self.transmission(line, read)   # a closed shutter: no need to ask
+            if transmission > 0:
+                read.append(twin)
             out = twin.laser_output() if transmission > 0 else None
             energy = out.energy * transmission if out and out.emitting else 0.0
             if energy > 0:
                 fluence = energy * 1e6 / self.beam.area
                 found.append(Pump(out.wavelength, fluence, out.pulse_width, out.rep_rate))
-        return found
+        return found, min((twin.steady_until() for twin in read), default=math.inf)
 
     def pulse_energy_at_sample(self) -> float:
         """Energy per pulse at the sample in J (sum over beam lines)."""

@@ -2,6 +2,8 @@
 and its interlock byte (8-s delay after the flashlamp starts, shutter closed), the
 external interlock, shutter, cooling pump and the shot counters."""
 
+import math
+
 from pyvisa_sim.devices import Device
 
 from .optics import LaserOutput
@@ -241,9 +243,14 @@ class BigSkyTwin(Twin):
         """The external interlock opens (a door): the laser shuts down."""
         self.interlock_closed = False
         self._shut_down(_bits(1))
+        self.changed()
 
     def close_interlock(self) -> None:
         self.interlock_closed = True
+        self.changed()
+
+    def steady_until(self) -> float:
+        return math.inf if self.qswitch.steady() else self.clock.now()
 
     def laser_output(self) -> LaserOutput:
         emitting = (self.qswitch.running() and self.get("shutter") == "open"

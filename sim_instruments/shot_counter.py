@@ -30,6 +30,10 @@ class ShotCounter:
         return bool(self.rate) and (self._limit is None
                                      or self._current(self.clock.now()) < self._limit)
 
+    def steady(self) -> bool:
+        """Whether ``running()`` stays as it is until ``run`` or ``stop`` (no burst under way)."""
+        return self._limit is None or not self.running()
+
     def run(self, rate: float, shots: int | None = None) -> None:
         """Fire at ``rate`` Hz from now on (``shots`` pulses at most)."""
         self.stop()

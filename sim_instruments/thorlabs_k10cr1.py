@@ -1,6 +1,7 @@
 """Twin of the Thorlabs K10CR1 rotation mount: APT messages in, replies out, and the
 MOVE_COMPLETED / MOVE_HOMED messages when a motion ends (``poll_output``)."""
 
+import math
 import struct
 
 from .newport_smc100 import Move
@@ -90,6 +91,9 @@ class K10CR1Twin(Twin):
 
     def moving(self) -> bool:
         return self.clock.now() < self.move.t0 + self.move.duration
+
+    def steady_until(self) -> float:
+        return self.clock.now() if self.moving() else math.inf
 
     def _counts(self) -> int:
         return round((self._mechanical() - self.zero) * COUNTS_PER_DEG)

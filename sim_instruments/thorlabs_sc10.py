@@ -1,6 +1,8 @@
 """Twin of the Thorlabs SC10 shutter controller: echo and prompt, the shutter in time
 (manual, auto, single and repeat modes) and the interlock."""
 
+import math
+
 from pyvisa_sim.devices import Device
 
 from .twin import Twin, command, computed
@@ -53,6 +55,12 @@ class SC10Twin(Twin):
         opened, period, _ = self._cycle()
         return period > 0 and (self.clock.now() - self.since) % period < opened
 
+    def steady_until(self) -> float:
+        """Open or shut for good unless a timed mode runs (auto, single, repeat)."""
+        if self.output and self.get("mode") not in (1, 5) and not self.get("trigger"):
+            return self.clock.now()
+        return math.inf
+
     @computed("closed")
     def closed(self) -> int:
         return int(not self.is_open())
@@ -91,9 +99,11 @@ class SC10Twin(Twin):
     def open_interlock(self) -> None:
         """The interlock circuit opens: the controller disables and closes the shutter."""
         self.tripped, self.output = True, False
+        self.changed()
 
     def close_interlock(self) -> None:
         self.tripped = False
+        self.changed()
 
     def safe_state_reached(self) -> bool:
         return not self.is_open()

@@ -64,11 +64,14 @@ def scpi_short_form(message: bytes) -> bytes:
     return (":".join(nodes) + ("?" if query else "") + space + rest).encode("latin-1")
 
 
-def command(pattern, flags=0):
-    """Mark a method as the handler of messages matching ``pattern`` (str or bytes regex)."""
+def command(pattern, flags=0, query=False):
+    """Mark a method as the handler of messages matching ``pattern`` (str or bytes regex).
+    ``query``: the handler changes nothing the optics read (a status or error query), so
+    the light reaching the sample need not be recomputed after it."""
     def mark(method):
         method._command = re.compile(pattern.encode() if isinstance(pattern, str) else pattern,
                                      flags | re.DOTALL)
+        method._query = query
         return method
     return mark
 
@@ -95,6 +98,7 @@ class Twin:
 
     _commands: list = []
     _computed: dict = {}
+    in_beam = False       # set by the library: the twin plays a role in ``optics.BEAM_ROLES``
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -131,7 +135,18 @@ class Twin:
     def put(self, name, value) -> None:
         """Set a YAML property directly (twin-internal state change, no checks)."""
         self.device._properties[name]._value = value
-        self.sim.generation += 1
+        self.changed()
+
+    def changed(self) -> None:
+        """The twin's state changed: if it is in the beam (a pump laser, attenuator or
+        shutter), the optics recompute what reaches the sample."""
+        self.sim.generation += self.in_beam
+
+    def steady_until(self) -> float:
+        """Simulated time until which what the optics read of the twin (laser output,
+        shutter, position) stays as it is now without a message or ``changed``. Default:
+        it may change at any time."""
+        return self.clock.now()
 
     def push_error(self, message: str, device=None) -> None:
         """Append an entry to the instrument's error queue(s)."""

@@ -147,6 +147,33 @@ def test_optics_see_a_twin_changed_directly(bench):
     assert optics.pumps() == []
 
 
+def test_optics_recompute_after_changes_only_and_follow_a_move(bench, monkeypatch):
+    optics, stage, driver = bench.sim.optics, twin(bench, "Attenuator"), bench.drivers["Attenuator"].stage
+    driver.home()
+    bench.role("PumpLaser").open_shutter()
+    bench.role("Shutter").open_shutter()
+    computed = []
+    compute = optics._compute_pumps
+    monkeypatch.setattr(optics, "_compute_pumps", lambda: computed.append(1) or compute())
+    before = optics.pumps()
+    bench.sim.clock.sleep(1.0)
+    for message in ("1TP", "1TS", "1TE"):                   # queries while the stage stands
+        driver.ask(message)
+    assert optics.pumps() == before and len(computed) == 1
+    stage.device._properties["target"].set_value(str(stage.position() + 10.0))   # a 0.5-s move
+    bench.sim.clock.sleep(0.25)
+    halfway = optics.pumps()
+    bench.sim.clock.sleep(0.25)
+    assert halfway != before and optics.pumps() != halfway and len(computed) == 3
+    twin(bench, "Shutter").open_interlock()                 # the shutter closes by itself
+    assert optics.pumps() == []
+    twin(bench, "Shutter").close_interlock()
+    bench.role("Shutter").open_shutter()
+    moved = optics.pumps()
+    optics.lines[""].line_transmission *= 2                 # a beam-line setting changed by hand
+    assert optics.pumps()[0].fluence == pytest.approx(2 * moved[0].fluence)
+
+
 def test_a_move_is_waited_for_its_duration_then_polled(bench):
     stage = bench.drivers["Attenuator"].stage
     stage.home()
