@@ -46,7 +46,7 @@ LIVE_EVERY_STEP = 200
 #: runners and the GUI; each VISA transaction and wait hands it over, so at 5 ms a step
 #: of a 20 Hz stream queued behind the others would start tens of ms late.
 SWITCH_INTERVAL = 0.001
-OFFLOAD_AFTER = 0.002      # s: a live analysis slower than this moves to the worker process
+OFFLOAD_AFTER = 0.0005     # s: a live analysis slower than this moves to the worker process
 
 
 def _freeze_long_lived() -> None:
