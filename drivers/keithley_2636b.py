@@ -31,7 +31,7 @@ from pymeasure.instruments.keithley.keithley2600 import Channel
 from pymeasure.instruments.keithley.keithley2600 import Keithley2600 as PymeasureKeithley2600
 from pymeasure.instruments.validators import strict_range
 
-from .base import DeviceError, now, poll
+from .base import DeviceError, ReplyError, now, poll
 from .keithley_smu import KeithleySourceMeter, finite, within
 from .roles import PulsedSourceMeter
 
@@ -57,6 +57,13 @@ class SMUChannel(Channel):
         cast=str, get_process=lambda reply: reply == "true")
 
 
+def mains(reply) -> float:
+    """A mains frequency reply, 50 or 60 Hz; anything else (garbled) raises ReplyError."""
+    if not isinstance(reply, str) and reply in (50, 60):
+        return float(reply)
+    raise ReplyError(f"line frequency reply {reply!r:.40} is garbled")
+
+
 class Keithley2636B(KeithleySourceMeter, PymeasureKeithley2600, PulsedSourceMeter):
     """Keithley 2636B: ±200 V, ±1.5 A DC, pulses up to 10 A; ``channel`` "a" or "b"."""
 
@@ -68,6 +75,8 @@ class Keithley2636B(KeithleySourceMeter, PymeasureKeithley2600, PulsedSourceMete
     pulse_current_limits = (1e-11, 10.0)
     min_pulse_width = 100e-6
     max_timer_delay = 100e3         # s, trigger.timer[N].delay
+    line_frequency = Instrument.measurement(
+        "print(localnode.linefreq)", "Get the mains frequency in Hz (50 or 60).", get_process=mains)
 
     def __init__(self, adapter, name="Keithley 2636B SourceMeter", channel="a", **kwargs):
         kwargs.setdefault("read_termination", "\n")
@@ -116,7 +125,7 @@ class Keithley2636B(KeithleySourceMeter, PymeasureKeithley2600, PulsedSourceMete
         if period <= width:
             raise ValueError(f"pulse period {period:g} s must exceed the pulse width {width:g} s")
         n, smu = len(levels), self.prefix
-        line_frequency = float(self.ask("print(localnode.linefreq)"))
+        line_frequency = self.line_frequency
         nplc = min(25.0, max(0.001, 0.5 * width * line_frequency))
         for statement in (
                 f"{smu}.source.func = {smu}.OUTPUT_DCVOLTS",
@@ -177,7 +186,7 @@ class Keithley2636B(KeithleySourceMeter, PymeasureKeithley2600, PulsedSourceMete
                              f"[{self.min_pulse_width:g}, {self.max_timer_delay:g}] s "
                              f"(its pulse width and longest timer delay)")
         smu = self.prefix
-        line_frequency = float(self.ask("print(localnode.linefreq)"))
+        line_frequency = self.line_frequency
         nplc = min(1.0, max(0.001, 0.5 * duration * line_frequency))
         for statement in (
                 f"{smu}.source.func = {smu}.OUTPUT_DCVOLTS",

@@ -235,6 +235,17 @@ def test_protocol_long_hold_integrates_one_cycle_before_the_end():
         smu.hold_voltage(-2, 300)
 
 
+@pytest.mark.parametrize("reply", ["5#.00000e+01", "nan", "4.90000e+01"])
+def test_garbled_line_frequency_is_a_reply_error_before_any_statement(reply):
+    """A reply error is retried by the bench: nothing of the sweep or hold is sent yet."""
+    from drivers.base import ReplyError
+    with expected_protocol(Keithley2636B, [("print(localnode.linefreq)", reply)] * 2) as smu:
+        with pytest.raises(ReplyError, match="line frequency"):
+            smu.pulsed_sweep([1, 2], 1e-3, 1e-2, 0.05)
+        with pytest.raises(ReplyError, match="line frequency"):
+            smu.hold_voltage(1.5, 2e-3)
+
+
 def test_protocol_end_hold_and_safe_state():
     with expected_protocol(Keithley2636B, [
         ("smua.abort()", None), ("smua.source.levelv = 0", None),
