@@ -125,39 +125,14 @@ class Keithley2636B(KeithleySourceMeter, PymeasureKeithley2600, PulsedSourceMete
         if period <= width:
             raise ValueError(f"pulse period {period:g} s must exceed the pulse width {width:g} s")
         n, smu = len(levels), self.prefix
-        line_frequency = self.line_frequency
-        nplc = min(25.0, max(0.001, 0.5 * width * line_frequency))
-        for statement in (
-                f"{smu}.source.func = {smu}.OUTPUT_DCVOLTS",
-                f"{smu}.source.levelv = 0",
-                f"{smu}.source.rangev = {max(abs(v) for v in levels):g}",
-                f"{smu}.measure.rangei = {compliance:g}",
-                f"{smu}.measure.nplc = {nplc:g}",
-                f"{smu}.trigger.source.listv({{{', '.join(f'{v:g}' for v in levels)}}})",
-                f"{smu}.trigger.source.limiti = {compliance:g}",
-                f"{smu}.trigger.source.action = {smu}.ENABLE",
-                f"{smu}.trigger.measure.action = {smu}.ENABLE",
-                f"{smu}.trigger.measure.iv({smu}.nvbuffer1, {smu}.nvbuffer2)",
-                f"{smu}.trigger.endpulse.action = {smu}.SOURCE_IDLE",
-                f"trigger.timer[1].delay = {period:g}",
-                f"trigger.timer[1].count = {max(n - 1, 1)}",
-                "trigger.timer[1].passthrough = true",
-                f"trigger.timer[1].stimulus = {smu}.trigger.ARMED_EVENT_ID",
-                f"trigger.timer[2].delay = {width:g}",
-                "trigger.timer[2].count = 1",
-                "trigger.timer[2].passthrough = false",
-                f"trigger.timer[2].stimulus = {smu}.trigger.SOURCE_COMPLETE_EVENT_ID",
-                f"{smu}.trigger.source.stimulus = trigger.timer[1].EVENT_ID",
-                f"{smu}.trigger.measure.stimulus = 0",
-                f"{smu}.trigger.endpulse.stimulus = trigger.timer[2].EVENT_ID",
-                f"{smu}.trigger.count = {n}",
-                f"{smu}.trigger.arm.count = 1",
-                f"{smu}.nvbuffer1.clear()",
-                f"{smu}.nvbuffer2.clear()"):
-            self.write(statement)
-        self.raise_errors()
-        self.write(f"{smu}.source.output = {smu}.OUTPUT_ON")
-        self.write(f"{smu}.trigger.initiate()")
+        nplc = min(25.0, max(0.001, 0.5 * width * self.line_frequency))
+        self._start_pulses(
+            [f"{v:g}" for v in levels], f"{compliance:g}", nplc,
+            timers=[(f"{period:g}", max(n - 1, 1), "true", "ARMED"),
+                    (f"{width:g}", 1, "false", "SOURCE_COMPLETE")],
+            stimuli=("trigger.timer[1].EVENT_ID", "0"), count=n,
+            ranges=[f"{smu}.source.rangev = {max(abs(v) for v in levels):g}",
+                    f"{smu}.measure.rangei = {compliance:g}"])
         self.write("waitcomplete()")
         connection = self.adapter.connection
         timeout = connection.timeout
@@ -178,6 +153,38 @@ class Keithley2636B(KeithleySourceMeter, PymeasureKeithley2600, PulsedSourceMete
         self.raise_errors()
         return (np.array([finite(v) for v in volts]), np.array([finite(a) for a in amps]))
 
+    def _start_pulses(self, levels, limit, nplc, timers, stimuli, count, ranges=()):
+        """Load and start a trigger-model run that pulses from 0 V to each of ``levels``
+        (TSP numbers) at current limit ``limit``, measuring I and V into the buffers:
+        ``timers`` 1 and 2 as (delay, count, passthrough, stimulus event of the SMU),
+        ``stimuli`` of the source and measure events, ``count`` pulses, ``ranges``
+        statements after the idle level. The pulse ends at timer 2 (endpulse)."""
+        smu = self.prefix
+        statements = [f"{smu}.source.func = {smu}.OUTPUT_DCVOLTS", f"{smu}.source.levelv = 0",
+                      *ranges, f"{smu}.measure.nplc = {nplc:g}",
+                      f"{smu}.trigger.source.listv({{{', '.join(levels)}}})",
+                      f"{smu}.trigger.source.limiti = {limit}",
+                      f"{smu}.trigger.source.action = {smu}.ENABLE",
+                      f"{smu}.trigger.measure.action = {smu}.ENABLE",
+                      f"{smu}.trigger.measure.iv({smu}.nvbuffer1, {smu}.nvbuffer2)",
+                      f"{smu}.trigger.endpulse.action = {smu}.SOURCE_IDLE"]
+        for timer, (delay, repeats, passthrough, event) in enumerate(timers, start=1):
+            statements += [f"trigger.timer[{timer}].delay = {delay}",
+                           f"trigger.timer[{timer}].count = {repeats}",
+                           f"trigger.timer[{timer}].passthrough = {passthrough}",
+                           f"trigger.timer[{timer}].stimulus = {smu}.trigger.{event}_EVENT_ID"]
+        source, measure = stimuli
+        statements += [f"{smu}.trigger.source.stimulus = {source}",
+                       f"{smu}.trigger.measure.stimulus = {measure}",
+                       f"{smu}.trigger.endpulse.stimulus = trigger.timer[2].EVENT_ID",
+                       f"{smu}.trigger.count = {count}", f"{smu}.trigger.arm.count = 1",
+                       f"{smu}.nvbuffer1.clear()", f"{smu}.nvbuffer2.clear()"]
+        for statement in statements:
+            self.write(statement)
+        self.raise_errors()
+        self.write(f"{smu}.source.output = {smu}.OUTPUT_ON")
+        self.write(f"{smu}.trigger.initiate()")
+
     # -- SourceMeter: a hold timed by the instrument -----------------------------------
     def hold_voltage(self, volts: float, duration: float) -> None:
         within(volts, self.voltage_limits, "source voltage", "V", self.model)
@@ -188,35 +195,11 @@ class Keithley2636B(KeithleySourceMeter, PymeasureKeithley2600, PulsedSourceMete
         smu = self.prefix
         line_frequency = self.line_frequency
         nplc = min(1.0, max(0.001, 0.5 * duration * line_frequency))
-        for statement in (
-                f"{smu}.source.func = {smu}.OUTPUT_DCVOLTS",
-                f"{smu}.source.levelv = 0",
-                f"{smu}.measure.nplc = {nplc:g}",
-                f"{smu}.trigger.source.listv({{{volts:.9g}}})",
-                f"{smu}.trigger.source.limiti = {smu}.LIMIT_AUTO",
-                f"{smu}.trigger.source.action = {smu}.ENABLE",
-                f"{smu}.trigger.measure.action = {smu}.ENABLE",
-                f"{smu}.trigger.measure.iv({smu}.nvbuffer1, {smu}.nvbuffer2)",
-                f"{smu}.trigger.endpulse.action = {smu}.SOURCE_IDLE",
-                f"trigger.timer[1].delay = {duration - nplc / line_frequency:.9g}",
-                "trigger.timer[1].count = 1",
-                "trigger.timer[1].passthrough = false",
-                f"trigger.timer[1].stimulus = {smu}.trigger.SOURCE_COMPLETE_EVENT_ID",
-                f"trigger.timer[2].delay = {duration:.9g}",
-                "trigger.timer[2].count = 1",
-                "trigger.timer[2].passthrough = false",
-                f"trigger.timer[2].stimulus = {smu}.trigger.SOURCE_COMPLETE_EVENT_ID",
-                f"{smu}.trigger.source.stimulus = 0",
-                f"{smu}.trigger.measure.stimulus = trigger.timer[1].EVENT_ID",
-                f"{smu}.trigger.endpulse.stimulus = trigger.timer[2].EVENT_ID",
-                f"{smu}.trigger.count = 1",
-                f"{smu}.trigger.arm.count = 1",
-                f"{smu}.nvbuffer1.clear()",
-                f"{smu}.nvbuffer2.clear()"):
-            self.write(statement)
-        self.raise_errors()
-        self.write(f"{smu}.source.output = {smu}.OUTPUT_ON")
-        self.write(f"{smu}.trigger.initiate()")
+        self._start_pulses(
+            [f"{volts:.9g}"], f"{smu}.LIMIT_AUTO", nplc,
+            timers=[(f"{duration - nplc / line_frequency:.9g}", 1, "false", "SOURCE_COMPLETE"),
+                    (f"{duration:.9g}", 1, "false", "SOURCE_COMPLETE")],
+            stimuli=("0", "trigger.timer[1].EVENT_ID"), count=1)
         self._hold_end = now(self) + duration
 
     def held_reading(self) -> tuple[float, float]:
