@@ -186,6 +186,47 @@ def floor_sweep(points, seed):
         return time.perf_counter() - start
 
 
+def labctl_parts(points, seed, directory) -> dict:
+    """What labctl adds to the floor, in CPU seconds of the runner thread per step: one
+    labctl sweep with its parts timed (inclusive), and the procedure's calls alone."""
+    from labctl.bench import Bench
+    from labctl.runner import Run, Runner
+    from procedures.fluence_sweep import FluenceSweep
+
+    spent = dict.fromkeys(("fault checks", "suspenders", "records", "analysis", "snapshot",
+                           "safe state", "measure"), 0.0)
+
+    def timed(function, part):
+        def call(*args, **kwargs):
+            started = time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[part] += time.thread_time() - started
+        return call
+
+    fault_checks = Bench.fault_checks
+    patches = [(Bench, "fault_checks", lambda bench, slots, owner: [
+                   timed(check, "fault checks") for check in fault_checks(bench, slots, owner)]),
+               (Run, "_suspend", timed(Run._suspend, "suspenders")),
+               (Runner, "_emit", timed(Runner._emit, "records")),
+               (Runner, "_analyze", timed(Runner._analyze, "analysis")),
+               (Bench, "snapshot", timed(Bench.snapshot, "snapshot")),
+               (Bench, "safe_state", timed(Bench.safe_state, "safe state")),
+               (FluenceSweep, "measure", timed(FluenceSweep.measure, "measure"))]
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
+    try:
+        for owner, name, patched in patches:
+            setattr(owner, name, patched)
+        floor_sweep(points, seed)
+        alone, spent["measure"] = spent["measure"], 0.0
+        labctl_sweep(points, seed, directory)
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+    return {part: seconds / points for part, seconds in spent.items()} | {"measure alone": alone / points}
+
+
 def metadata_count(path) -> dict:
     """Metadata held by a file, counted as leaf values (run file: start record, log
     entries, stop record, attributes; PyMeasure CSV: its header lines)."""
@@ -245,6 +286,7 @@ def main(argv=None):
                           f"{path.stat().st_size / 1e6:6.2f} MB", flush=True)
         size = {name: path.stat().st_size for name, path in files.items()}
         meta = {name: metadata_count(path) for name, path in files.items()}
+        parts = {k: 1e3 * v for k, v in labctl_parts(points, 1, directory).items()}
     wall = {key: statistics.median(t[0] for t in values) for key, values in times.items()}
     cpu = {key: statistics.median(t[1] for t in values) for key, values in times.items()}
     shared = statistics.median(floor)                  # instruments + procedure alone
@@ -261,6 +303,14 @@ def main(argv=None):
         info(item, "  wall-time ratio without instruments", wall["pymeasure", True] / wall["labctl", True], "×"),
         info(item, "  instruments + procedure alone, shared by both (no framework)", 1e3 * shared, "ms"),
         info(item, "  ratio bound for a framework costing nothing", wall["pymeasure", False] / shared, "×"),
+        info(item, "  labctl's runner thread per step (CPU), where it adds to the floor:", ""),
+        info(item, "    fault checks after every step", parts["fault checks"], "ms"),
+        info(item, "    suspenders at step boundaries (the laser's interlock)", parts["suspenders"], "ms"),
+        info(item, "    records and run file", parts["records"], "ms"),
+        info(item, "    analysis in the runner thread (the final one included)", parts["analysis"], "ms"),
+        info(item, "    bench snapshot and safe state (once a run)", parts["snapshot"] + parts["safe state"], "ms"),
+        info(item, "    the procedure's calls in a run / alone (role views, shared working set)",
+             f"{parts['measure']:.3g} / {parts['measure alone']:.3g} ms"),
         info(item, f"labctl run file ({points} steps)", size["labctl"] / 1e6, "MB"),
         info(item, f"PyMeasure CSV ({points} steps)", size["pymeasure"] / 1e6, "MB"),
         check(item, "file-size ratio PyMeasure / labctl", size["pymeasure"] / size["labctl"], "×",
