@@ -108,8 +108,12 @@ class SMC100(PlainAttributes, Instrument):
 
     @property
     def last_error(self) -> str:
-        """The last command error character (``TE``); ``@`` means none."""
-        return _strip("1TE")(self.ask("1TE"))
+        """The last command error character (``TE``); ``@`` means none. A reply that is
+        not ``1TE`` and one of the manual's codes is garbled: ReplyError."""
+        reply = self.ask("1TE")
+        if len(reply) != 4 or not reply.startswith("1TE") or reply[3] not in ERRORS:
+            raise ReplyError(f"unexpected reply to 1TE: {reply!r:.40}")
+        return reply[3]
 
     def check_set_errors(self):
         code = self.last_error
@@ -156,9 +160,12 @@ class SMC100(PlainAttributes, Instrument):
         try:
             self.target_position = position
         except SMC100Error as exc:
-            if exc.code != "H":
+            if exc.code == "H":
+                self.home()                 # NOT REFERENCED: after power-up or a reset
+            elif exc.code == "M":
+                self.wait_until_stopped()   # a move whose reply was lost, sent again
+            else:
                 raise
-            self.home()                     # NOT REFERENCED: after power-up or a reset
             here, started = self.current_position, now(self)
             self.target_position = position
         if wait:

@@ -46,10 +46,15 @@ class PM100D(PlainAttributes, ThorlabsPM100USB, PowerMeter):
         validator=strict_range, values=(1e-9, 10.0), check_set_errors=True)
 
     def check_set_errors(self):
-        errors = self.check_errors()
+        try:
+            errors = self.check_errors()
+            if errors:
+                code, text = errors[0]
+                code = int(code)
+        except (ValueError, IndexError, TypeError) as exc:   # not 'code,"text"': garbled
+            raise ReplyError(f"PM100D error queue reply is garbled ({exc})") from None
         if errors:
-            code, text = errors[0]
-            raise DeviceError(f"PM100D error {int(code)}, {str(text).strip(chr(34))}")
+            raise DeviceError(f"PM100D error {code}, {str(text).strip(chr(34))}")
         return []
 
     def check_fault(self) -> None:

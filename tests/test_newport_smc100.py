@@ -4,7 +4,7 @@ driver against its twin."""
 import pytest
 from pymeasure.test import expected_protocol
 
-from drivers.base import DeviceError
+from drivers.base import DeviceError, ReplyError
 from drivers.newport_smc100 import SMC100Linear, SMC100Rotation
 
 from .simbench import generic_client, sim_of
@@ -37,6 +37,26 @@ def test_protocol_reports_controller_error():
     with expected_protocol(SMC100Rotation, [("1PA20.000000", None), ("1TE", "1TEH")]) as stage:
         with pytest.raises(DeviceError, match="not allowed in NOT REFERENCED state"):
             stage.target_position = 20.0
+
+
+@pytest.mark.parametrize("reply", ["1TE", "NaNTE@", "zg#k", "1TE@@"])
+def test_garbled_error_code_is_a_reply_error(reply):
+    """Retried by the bench, not taken for a refusal of the controller."""
+    with expected_protocol(SMC100Rotation, [("1PA20.000000", None), ("1TE", reply)]) as stage:
+        with pytest.raises(ReplyError, match="unexpected reply to 1TE"):
+            stage.target_position = 20.0
+
+
+def test_protocol_move_sent_again_while_the_first_one_runs_waits_for_it():
+    """A move retried after its reply was lost: MOVING refuses PA (TE M); the driver waits
+    for the stage to stop, then sends the move again."""
+    with expected_protocol(SMC100Rotation, [
+        ("1TP", "1TP10.000000"), ("1PA30.000000", None), ("1TE", "1TEM"),
+        ("1TS", "1TS000028"), ("1TS", "1TS000033"),
+        ("1TP", "1TP30.000000"), ("1PA30.000000", None), ("1TE", "1TE@"),
+        ("1VA?", "1VA20.000000"), ("1TS", "1TS000033"),
+    ]) as stage:
+        stage.move_to(30.0)
 
 
 def test_travel_limits_refused_before_any_byte():

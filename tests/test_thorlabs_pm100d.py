@@ -41,6 +41,14 @@ def test_protocol_set_wavelength_checks_error_queue():
         pm.set_wavelength(400)
 
 
+@pytest.mark.parametrize("replies", [["x#9\x07"], ["-222"], ['-2,"Overl",7', '0,"No error"']])
+def test_garbled_error_queue_is_a_reply_error(replies):
+    from drivers.base import ReplyError
+    with expected_protocol(PM100D, [SENSOR] + [("SYST:ERR?", r) for r in replies]) as pm:
+        with pytest.raises(ReplyError, match="error queue reply is garbled"):
+            pm.check_fault()
+
+
 def test_twin_accepts_long_and_short_scpi_forms_and_queues_errors():
     sim = sim_of(("PowerMeter", "thorlabs-pm100d", RESOURCE, {}))
     pm = generic_client(sim, RESOURCE, read_termination="\n", write_termination="\n")
