@@ -21,6 +21,7 @@ FULL_SCALE = 65535
 MAX_GAIN = 63
 GAIN_DECADES = 3.0              # counts per photoelectron fall 10^3 from gain 63 to gain 0+
 MIN_RESOLUTION = 20e-12         # s, best IRF FWHM of the streak tube
+DRAW_BLOCK = 1 << 17            # random values per draw (see _blocks)
 NONLINEARITY = 0.04             # the sweep runs 4 % faster at its start than on average
 FOCAL_LENGTH = 328.0            # mm, spectrograph
 STARTUP = 15.0                  # s for AppStart to start HPD-TA
@@ -362,21 +363,39 @@ class HPDTATwin(Twin):
         gain = self.get("mcp_gain")
         per_electron = 0.0 if gain == 0 else self.counts_per_electron * 10 ** (
             -GAIN_DECADES * (MAX_GAIN - gain) / MAX_GAIN)
-        counts = self.rng.standard_normal(electrons.shape, dtype=np.float32)  # float32 resolves
-        counts *= self.read_noise                              # 0.004 count at full scale
+        counts = _normal(self.rng, electrons.size, np.float32)   # float32 resolves
+        counts *= self.read_noise                                  # 0.004 count
         counts += self.offset
         if per_electron > 0:
-            n = self.rng.poisson(electrons).ravel()   # + pulse-height spread, variance
-            hit = np.flatnonzero(n)                   # n/EXCESS, for the pixels with electrons
+            mean, n = electrons.ravel(), np.empty(electrons.size, np.int64)
+            for part in _blocks(n.size):                 # + pulse-height spread, variance
+                n[part] = self.rng.poisson(mean[part])   # n/EXCESS, for the pixels with
+            hit = np.flatnonzero(n)                      # electrons
             n = n[hit]
-            spread = np.sqrt(n / EXCESS) * self.rng.standard_normal(n.size)
-            counts.flat[hit] += per_electron * np.maximum(n + spread, 0.0)
+            spread = np.sqrt(n / EXCESS) * _normal(self.rng, n.size)
+            counts[hit] += per_electron * np.maximum(n + spread, 0.0)
+        counts = counts.reshape(electrons.shape)
         return np.clip(np.rint(counts, out=counts), 0, FULL_SCALE, out=counts).astype(np.uint16)
 
     def safe_state_reached(self) -> bool:
         self._update()
         return self.acquisition is None and self.get("shutter") == "Closed" \
             and self.get("mcp_gain") == 0
+
+
+def _blocks(size: int) -> list[slice]:
+    """``size`` values in blocks of ``DRAW_BLOCK``: a random draw over a whole image holds
+    the interpreter for tens of ms (numpy's generators keep it); between blocks the runner
+    of another stream and the GUI get it. The values come out as from one call."""
+    return [slice(start, start + DRAW_BLOCK) for start in range(0, size, DRAW_BLOCK)]
+
+
+def _normal(rng, size: int, dtype=np.float64) -> np.ndarray:
+    """``rng.standard_normal(size, dtype)``, drawn in blocks."""
+    values = np.empty(size, dtype)
+    for part in _blocks(size):
+        rng.standard_normal(dtype=dtype, out=values[part])
+    return values
 
 
 def _binned_dynamics(sample, pump, env, edges, wl, resolution):
